@@ -1,0 +1,209 @@
+"""Activity records: what a simulation measured, the contract between backends and reports.
+
+Every backend returns an :class:`ActivityRecord` with the same fields and units for the
+same network and inputs. On disk a record is two files side by side: ``NAME.json`` (the
+summary, human-readable, every scalar) and ``NAME.npz`` (the arrays). ``save`` writes both
+atomically; ``load_record`` reads either path.
+
+Per layer (see :mod:`neurosim.network` for the exact counting rules):
+
+* ``spike_counts`` (N, n) int64: spikes (any nonzero message, binary or graded) per sample
+  and neuron; zeros for non-spiking layers.
+* ``synaptic_ops`` int: total over all samples of spikes x nonzero outgoing synapses.
+* ``neuron_updates`` int: total neuron-steps simulated (N x n x T_l).
+* ``active_neuron_updates`` int: neuron-steps with a nonzero input message or a spike.
+* ``fan_out`` (n,) int64: nonzero outgoing synapses per neuron (0 for the last layer).
+
+``connections`` holds, per layer l >= 1, the boolean synapse mask (n_l, n_{l-1}) so that
+cost models (crossbar tiles) need no other file. ``outputs`` (N, d_out) are the decoded
+outputs, ``inputs`` (N, d_in) the samples, ``ann_outputs`` the ANN's own reconstruction
+when known. Per-inference figures are totals divided by ``num_samples``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import RecordError
+
+RECORD_FORMAT = "neurosim.activity"
+RECORD_VERSION = 1
+
+
+@dataclass
+class LayerActivity:
+    name: str
+    kind: str
+    size: int
+    timesteps: int  # T_l, the layer's enabled window
+    spike_counts: np.ndarray
+    synaptic_ops: int
+    neuron_updates: int
+    active_neuron_updates: int
+    fan_out: np.ndarray
+
+    @property
+    def total_spikes(self) -> int:
+        return int(self.spike_counts.sum())
+
+    def summary(self, num_samples: int) -> dict[str, Any]:
+        n = max(num_samples, 1)
+        active = (self.spike_counts > 0).mean() if self.spike_counts.size else 0.0
+        return {
+            "name": self.name, "kind": self.kind, "size": self.size, "timesteps": self.timesteps,
+            "total_spikes": self.total_spikes, "synaptic_ops": int(self.synaptic_ops),
+            "neuron_updates": int(self.neuron_updates), "active_neuron_updates": int(self.active_neuron_updates),
+            "spikes_per_inference": self.total_spikes / n, "synaptic_ops_per_inference": self.synaptic_ops / n,
+            "neuron_updates_per_inference": self.neuron_updates / n,
+            "active_neuron_updates_per_inference": self.active_neuron_updates / n,
+            "active_fraction": float(active),
+            "nonzero_outgoing_synapses": int(self.fan_out.sum()),
+        }
+
+
+@dataclass
+class ActivityRecord:
+    backend: str
+    backend_version: str
+    timesteps: int
+    dt_s: float
+    layers: list[LayerActivity]
+    outputs: np.ndarray
+    inputs: np.ndarray
+    connections: list[np.ndarray]
+    wall_time_s: float
+    network: dict[str, Any] = field(default_factory=dict)  # SpikingNetwork.summary() + path
+    labels: np.ndarray | None = None
+    ann_outputs: np.ndarray | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # dataset, coding, seed, ...
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def mse_vs_input(self) -> float | None:
+        if self.outputs.shape != self.inputs.shape:
+            return None
+        return float(np.mean((self.outputs - self.inputs) ** 2))
+
+    @property
+    def mse_vs_ann(self) -> float | None:
+        if self.ann_outputs is None:
+            return None
+        return float(np.mean((self.outputs - self.ann_outputs) ** 2))
+
+    @property
+    def synaptic_ops(self) -> int:
+        return int(sum(layer.synaptic_ops for layer in self.layers))
+
+    @property
+    def total_spikes(self) -> int:
+        return int(sum(layer.total_spikes for layer in self.layers))
+
+    def layer(self, name: str) -> LayerActivity:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def summary(self) -> dict[str, Any]:
+        n = max(self.num_samples, 1)
+        ann_mse = None
+        if self.ann_outputs is not None and self.ann_outputs.shape == self.inputs.shape:
+            ann_mse = float(np.mean((self.ann_outputs - self.inputs) ** 2))
+        return {
+            "format": RECORD_FORMAT, "format_version": RECORD_VERSION,
+            "backend": self.backend, "backend_version": self.backend_version,
+            "versions": self.versions, "num_samples": self.num_samples,
+            "timesteps": self.timesteps, "dt_s": self.dt_s, "wall_time_s": self.wall_time_s,
+            "mse_vs_input": self.mse_vs_input, "mse_vs_ann": self.mse_vs_ann, "ann_mse_vs_input": ann_mse,
+            "total_spikes": self.total_spikes, "synaptic_ops": self.synaptic_ops,
+            "spikes_per_inference": self.total_spikes / n, "synaptic_ops_per_inference": self.synaptic_ops / n,
+            "layers": [layer.summary(self.num_samples) for layer in self.layers],
+            "network": self.network, "info": self.info,
+        }
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``<stem>.json`` and ``<stem>.npz`` (``path`` may carry either suffix or none)."""
+        stem = _stem(path)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {"outputs": self.outputs, "inputs": self.inputs}
+        if self.labels is not None:
+            arrays["labels"] = self.labels
+        if self.ann_outputs is not None:
+            arrays["ann_outputs"] = self.ann_outputs
+        for i, layer in enumerate(self.layers):
+            arrays[f"layer{i}_spike_counts"] = layer.spike_counts
+            arrays[f"layer{i}_fan_out"] = layer.fan_out
+        for i, mask in enumerate(self.connections):
+            arrays[f"connection{i + 1}_mask"] = np.asarray(mask, dtype=bool)
+        meta = self.summary()
+        meta["layer_fields"] = [
+            {"name": l.name, "kind": l.kind, "size": l.size, "timesteps": l.timesteps,
+             "synaptic_ops": int(l.synaptic_ops), "neuron_updates": int(l.neuron_updates),
+             "active_neuron_updates": int(l.active_neuron_updates)} for l in self.layers]
+        npz_path, json_path = stem.with_suffix(".npz"), stem.with_suffix(".json")
+        tmp_npz = npz_path.with_name(npz_path.name + ".tmp.npz")
+        np.savez_compressed(tmp_npz, **arrays)
+        tmp_json = json_path.with_name(json_path.name + ".tmp")
+        tmp_json.write_text(json.dumps(meta, indent=2, default=_json_default))
+        os.replace(tmp_npz, npz_path)
+        os.replace(tmp_json, json_path)
+        return json_path, npz_path
+
+
+def load_record(path: str | Path) -> ActivityRecord:
+    """Read a record from ``<stem>.json`` + ``<stem>.npz``; one-line errors naming the file."""
+    stem = _stem(path)
+    json_path, npz_path = stem.with_suffix(".json"), stem.with_suffix(".npz")
+    for p in (json_path, npz_path):
+        if not p.is_file():
+            raise RecordError(f"{p}: activity record file does not exist")
+    try:
+        meta = json.loads(json_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{json_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != RECORD_FORMAT:
+        raise RecordError(f"{json_path}: not a neurosim activity record (format != {RECORD_FORMAT!r})")
+    try:
+        with np.load(npz_path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # zipfile/ValueError/OSError: all mean a corrupt file
+        raise RecordError(f"{npz_path}: corrupt arrays file ({type(exc).__name__}: {exc})") from None
+    try:
+        layers = []
+        for i, lf in enumerate(meta["layer_fields"]):
+            layers.append(LayerActivity(
+                name=lf["name"], kind=lf["kind"], size=int(lf["size"]), timesteps=int(lf["timesteps"]),
+                spike_counts=arrays[f"layer{i}_spike_counts"], synaptic_ops=int(lf["synaptic_ops"]),
+                neuron_updates=int(lf["neuron_updates"]), active_neuron_updates=int(lf["active_neuron_updates"]),
+                fan_out=arrays[f"layer{i}_fan_out"]))
+        connections = [arrays[f"connection{i}_mask"] for i in range(1, len(layers))]
+        return ActivityRecord(
+            backend=meta["backend"], backend_version=meta["backend_version"], timesteps=int(meta["timesteps"]),
+            dt_s=float(meta["dt_s"]), layers=layers, outputs=arrays["outputs"], inputs=arrays["inputs"],
+            connections=connections, wall_time_s=float(meta["wall_time_s"]), network=meta.get("network", {}),
+            labels=arrays.get("labels"), ann_outputs=arrays.get("ann_outputs"),
+            versions=meta.get("versions", {}), info=meta.get("info", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"{stem}: incomplete activity record (missing or bad {exc})") from None
+
+
+def _stem(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in (".json", ".npz") else path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

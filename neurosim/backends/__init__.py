@@ -1,0 +1,102 @@
+"""Simulator backends: one interface, registered by name.
+
+Each backend module exposes::
+
+    NAME: str
+    def available() -> str | None            # None when usable, else how to install it
+    def version() -> str
+    def run(network, inputs, timesteps, *, seed=0, **options) -> BackendResult
+
+and follows the discrete-time semantics of :mod:`neurosim.network`. :func:`simulate`
+turns a :class:`BackendResult` into the shared :class:`~neurosim.activity.ActivityRecord`
+(synaptic operations and neuron updates are derived here, once, for every backend).
+"""
+from __future__ import annotations
+
+import importlib
+import platform
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurosim.activity import ActivityRecord, LayerActivity
+from neurosim.errors import BackendUnavailableError, ValidationError
+from neurosim.network import SpikingNetwork
+
+#: backend name -> module implementing it
+BACKENDS = {
+    "reference": "neurosim.backends.reference",
+    "brian2": "neurosim.backends.brian2_backend",
+    "lava": "neurosim.backends.lava_backend",
+}
+
+
+@dataclass
+class BackendResult:
+    """What a backend measured; everything else in a record is derived from it.
+
+    ``spike_counts[l]`` (N, n_l) int: nonzero messages emitted per sample and neuron.
+    ``active_updates[l]`` int: neuron-steps of layer l with nonzero input or a spike (all samples).
+    ``outputs`` (N, d_out): decoded outputs (see :mod:`neurosim.network`).
+    """
+
+    spike_counts: list[np.ndarray]
+    active_updates: list[int]
+    outputs: np.ndarray
+    info: dict[str, Any]
+
+
+def get_backend(name: str):
+    if name not in BACKENDS:
+        raise BackendUnavailableError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
+    module = importlib.import_module(BACKENDS[name])
+    problem = module.available()
+    if problem:
+        raise BackendUnavailableError(f"backend {name!r} is not usable: {problem}")
+    return module
+
+
+def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, backend: str = "reference",
+             seed: int = 0, labels: np.ndarray | None = None, ann_outputs: np.ndarray | None = None,
+             info: dict[str, Any] | None = None, **options: Any) -> ActivityRecord:
+    """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps on ``backend``; return the record."""
+    inputs = np.asarray(inputs, dtype=np.float64)
+    if inputs.ndim != 2 or inputs.shape[1] != network.input_size:
+        raise ValidationError(f"inputs must have shape (N, {network.input_size}), got {inputs.shape}")
+    if int(timesteps) < len(network.layers):
+        raise ValidationError(f"timesteps must be at least the network depth {len(network.layers)} "
+                              f"(one-step delay per connection), got {timesteps}")
+    module = get_backend(backend)
+    start = time.perf_counter()
+    result = module.run(network, inputs, int(timesteps), seed=seed, **options)
+    wall = time.perf_counter() - start
+    n_samples = inputs.shape[0]
+    layers = []
+    for l, layer in enumerate(network.layers):
+        counts = np.asarray(result.spike_counts[l], dtype=np.int64)
+        fan_out = network.fan_out(l)
+        window = int(timesteps) - l
+        layers.append(LayerActivity(
+            name=layer.name, kind=layer.kind, size=layer.size, timesteps=window, spike_counts=counts,
+            synaptic_ops=int(counts.sum(axis=0) @ fan_out), neuron_updates=n_samples * layer.size * window,
+            active_neuron_updates=int(result.active_updates[l]), fan_out=fan_out))
+    return ActivityRecord(
+        backend=backend, backend_version=module.version(), timesteps=int(timesteps), dt_s=network.dt_s,
+        layers=layers, outputs=np.asarray(result.outputs, dtype=np.float64), inputs=inputs,
+        connections=[layer.connection.mask for layer in network.layers[1:]], wall_time_s=wall,
+        network=network.summary(), labels=labels, ann_outputs=ann_outputs, versions=package_versions(),
+        info={**(info or {}), **result.info, "seed": seed})
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("neurosim", "numpy", "torch", "nir", "brian2", "lava-nc"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out

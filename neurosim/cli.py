@@ -1,0 +1,74 @@
+"""The ``neurosim`` command line: one subcommand per pipeline stage.
+
+Each subcommand lives in ``neurosim/commands/<name>.py`` and exposes
+``register(subparsers)`` (adds its parser and sets ``func``). Modules are imported
+lazily so ``neurosim --help`` stays fast. Errors a user can cause are
+:class:`~neurosim.errors.NeurosimError`: printed as one line, exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from neurosim import __version__
+from neurosim.errors import NeurosimError
+
+#: subcommand name -> (module, one-line help). Order is the order of a user's day.
+COMMANDS = {
+    "train": ("neurosim.commands.train", "train dense and sparse autoencoders side by side"),
+    "convert": ("neurosim.commands.convert", "convert a checkpoint into a spiking network (NIR)"),
+    "simulate": ("neurosim.commands.simulate", "simulate a spiking network, write its activity record"),
+    "report": ("neurosim.commands.report", "energy and latency report of an activity record on hardware profiles"),
+    "profiles": ("neurosim.commands.profiles", "list hardware profiles and their sources"),
+    "demo": ("neurosim.commands.demo", "run the whole pipeline on the embedded digits and write a report"),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurosim",
+        description=(
+            "Neuromorphic simulation toolkit: train dense and sparse autoencoders, convert "
+            "them to spiking networks (NIR), simulate them (reference engine, Brian2, Lava) "
+            "and estimate energy and latency on hardware profiles."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            sub.add_parser(name, help=help_text + " (not available yet)")
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0 if command is None else 2
+    try:
+        result = args.func(args)
+    except NeurosimError as exc:
+        print(f"neurosim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"neurosim {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
