@@ -1,0 +1,799 @@
+"""Figures of the side-by-side demo report (matplotlib, Agg backend, no display needed).
+
+Every function here takes plain arrays and dictionaries (never a model object or a file
+path) and returns a :class:`ReportFigure`: a matplotlib figure with a title, labelled axes
+(with units) and a one-line caption saying what to see. :mod:`neurosim.demo_report`
+gathers the inputs from the pipeline's outputs, renders each figure to PNG and embeds it.
+
+Conventions
+-----------
+* Models are keyed ``"dense"`` (same shape as sparse, no pruning, no gate), ``"sparse"``
+  (pruned weights and gated hidden layer) and ``"small_dense"`` (the iso-compute baseline).
+* Hidden activations ``h`` are the ANN's gated activations,
+  ``h = relu(x @ W_enc.T + b_enc - theta)`` (see :mod:`neurosim.checkpoint`); a unit is
+  *active* for an input when ``h > 0`` (ANN) or when it emits at least one spike (SNN).
+* Time is in simulation steps of ``dt_s`` seconds; energies in joules, latencies in
+  seconds; MSE is the mean squared pixel error with pixels scaled to [0, 1].
+
+:func:`record_spikes` (per-timestep spikes of every layer) lives here too: activity
+records hold only spike counts, and the rasters need the time course.
+"""
+from __future__ import annotations
+
+import inspect
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+MODEL_COLORS = {"dense": "#4C72B0", "sparse": "#DD8452", "small_dense": "#55A868"}
+MODEL_LABELS = {"dense": "dense (same shape)", "sparse": "sparse (pruned + gated)",
+                "small_dense": "small dense (iso-compute)"}
+CODING_STYLES = {"rate": "-", "graded": "--"}
+
+
+@dataclass
+class ReportFigure:
+    """One figure of the report.
+
+    ``key`` names the PNG file (``figures/<key>.png``); ``title`` is drawn on the figure
+    and repeated as the HTML heading; ``caption`` is one line saying what to see.
+    ``thumbnail_axes`` lists axes that show pixel-space images or raster panels whose
+    axes are described by the figure's shared labels (``fig.supxlabel``/``supylabel``).
+    """
+
+    key: str
+    title: str
+    caption: str
+    fig: Any
+    section: str = ""
+    thumbnail_axes: list = field(default_factory=list)
+
+    def png(self, dpi: int = 100) -> bytes:
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+        return buf.getvalue()
+
+    def close(self) -> None:
+        import matplotlib.pyplot as plt
+
+        plt.close(self.fig)
+
+
+def _plt():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() != "agg":
+        try:
+            matplotlib.use("Agg", force=True)
+        except Exception:  # pragma: no cover - backend already fixed by a GUI session
+            pass
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "figure.titlesize": 12,
+        "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8,
+        "legend.frameon": False, "figure.dpi": 100,
+    })
+    return plt
+
+
+def _title(fig, title: str) -> None:
+    fig.suptitle(title, fontweight="bold")
+
+
+def _imgs(rows: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    return np.asarray(rows, dtype=float).reshape(-1, *shape)
+
+
+# --------------------------------------------------------------------------- spikes
+
+
+def record_spikes(network, inputs: np.ndarray, timesteps: int, *, backend: str = "reference",
+                  seed: int = 0) -> list[np.ndarray]:
+    """Per-timestep spikes of every layer: a list of ``(N, T, n_l)`` uint8 arrays.
+
+    If the backend's ``run`` accepts ``record_spikes=True`` and returns
+    ``info["spike_trains"]`` (one ``(N, T, n_l)`` array per layer), that is used. Otherwise
+    the trains are recovered from spike *counts* alone, which every backend returns: the
+    semantics of :mod:`neurosim.network` are causal (what happens up to step ``k`` does not
+    depend on ``T``), so ``spikes[k] = counts(T=k+1) - counts(T=k)``. That costs
+    ``O(T^2)`` steps, fine for the ten example digits of a raster. Steps before the first
+    allowed ``T`` (the network depth) are lumped into step ``depth - 1``.
+
+    Parameters
+    ----------
+    network : neurosim.network.SpikingNetwork
+    inputs : ndarray, shape (N, d_in)
+    timesteps : int
+        ``T``, the number of simulation steps of ``network.dt_s`` seconds each.
+    """
+    from neurosim.backends import get_backend
+
+    inputs = np.asarray(inputs, dtype=np.float64)
+    module = get_backend(backend)
+    try:
+        accepts = "record_spikes" in inspect.signature(module.run).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        accepts = False
+    if accepts:
+        result = module.run(network, inputs, int(timesteps), seed=seed, record_spikes=True)
+        trains = result.info.get("spike_trains")
+        if trains is not None:
+            return [(np.asarray(t) != 0).astype(np.uint8) for t in trains]
+    depth = len(network.layers)
+    n, sizes = inputs.shape[0], [layer.size for layer in network.layers]
+    trains = [np.zeros((n, int(timesteps), s), dtype=np.uint8) for s in sizes]
+    prev = [np.zeros((n, s), dtype=np.int64) for s in sizes]
+    for t_end in range(depth, int(timesteps) + 1):
+        result = module.run(network, inputs, t_end, seed=seed)
+        for l in range(depth):
+            counts = np.asarray(result.spike_counts[l], dtype=np.int64)
+            trains[l][:, t_end - 1, :] = np.clip(counts - prev[l], 0, None).astype(np.uint8)
+            prev[l] = counts
+    return trains
+
+
+# --------------------------------------------------------------------------- orderings
+
+
+def firing_frequency(active: np.ndarray, labels: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+    """``freq[c, j]`` = fraction of inputs of class ``c`` for which unit ``j`` is active."""
+    active = np.asarray(active) > 0
+    return np.stack([active[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(active.shape[1])
+                     for c in classes])
+
+
+def unit_order(freq: np.ndarray) -> tuple[np.ndarray, int]:
+    """Order hidden units so that a class x unit map shows its block structure.
+
+    Units are grouped by their preferred class (the class with the highest firing
+    frequency), groups in class order, and sorted by decreasing frequency within a group;
+    units that never fire go last. Returns the permutation and the number of silent units.
+    """
+    freq = np.asarray(freq, dtype=float)
+    silent = freq.max(axis=0) <= 0
+    pref = freq.argmax(axis=0)
+    peak = freq.max(axis=0)
+    key = np.lexsort((-peak, pref, silent))  # last key is the primary one
+    return key, int(silent.sum())
+
+
+def jaccard_matrix(sets: Sequence[Sequence[int]]) -> np.ndarray:
+    """``J[a, b] = |A & B| / |A | B|`` (1 on the diagonal; 0 when both sets are empty)."""
+    k = len(sets)
+    out = np.zeros((k, k))
+    for a in range(k):
+        for b in range(k):
+            sa, sb = set(sets[a]), set(sets[b])
+            union = len(sa | sb)
+            out[a, b] = len(sa & sb) / union if union else (1.0 if a == b else 0.0)
+    return out
+
+
+def mean_offdiag(m: np.ndarray) -> float:
+    k = m.shape[0]
+    return float((m.sum() - np.trace(m)) / (k * k - k)) if k > 1 else float("nan")
+
+
+# --------------------------------------------------------------------------- training
+
+
+def training_curves(histories: dict[str, dict[str, list[float]]]) -> ReportFigure:
+    """Loss per epoch for each model, train and test, on a log scale.
+
+    ``histories[model]`` maps a curve name (``train_loss``, ``test_loss``, ``test_mse``...)
+    to per-epoch values.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    kinds = [("train", "training set"), ("test", "held-out test set")]
+    for ax, (kind, label) in zip(axes, kinds):
+        for model, hist in histories.items():
+            curve = _pick_curve(hist, kind)
+            if curve is None:
+                continue
+            ax.plot(np.arange(1, len(curve) + 1), curve, color=MODEL_COLORS.get(model), lw=1.8,
+                    label=MODEL_LABELS.get(model, model))
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch (passes over the training set)")
+        ax.set_title(f"loss on the {label}")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("reconstruction loss (MSE, pixel² in [0,1])")
+    axes[0].legend()
+    title = "Training side by side: loss per epoch"
+    _title(fig, title)
+    fig.tight_layout()
+    return ReportFigure("training_curves", title,
+                        "All models see the same batches from the same seed; the sparse model pays a small "
+                        "loss penalty for pruning and gating, the iso-compute small dense model a larger one.",
+                        fig, "training")
+
+
+def _pick_curve(hist: dict[str, Any], kind: str) -> list[float] | None:
+    if not isinstance(hist, dict):
+        return None
+    names = {"train": ("train_loss", "train_mse", "loss", "train"),
+             "test": ("test_loss", "test_mse", "val_loss", "test", "val")}[kind]
+    for name in names:
+        value = hist.get(name)
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) for v in value):
+            return [float(v) for v in value]
+    return None
+
+
+def reconstructions(inputs: np.ndarray, outputs: dict[str, np.ndarray], image_shape: Sequence[int],
+                    labels: np.ndarray, mse: dict[str, float] | None = None) -> ReportFigure:
+    """The same test digits (one per class) and each model's reconstruction."""
+    plt = _plt()
+    rows = [("input", inputs)] + [(m, o) for m, o in outputs.items()]
+    n = len(inputs)
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.8 * n + 1.6, 0.85 * len(rows) + 0.9), squeeze=False)
+    for r, (name, images) in enumerate(rows):
+        imgs = _imgs(images, image_shape)
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(imgs[c], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[:].set_visible(True)
+            ax.spines[:].set_color("0.8")
+            if r == 0:
+                ax.set_title(f"digit {int(labels[c])}", fontsize=8)
+        label = "input" if name == "input" else MODEL_LABELS.get(name, name).replace(" (", "\n(")
+        if mse and name in mse and mse[name] is not None:
+            label += f"\nMSE {mse[name]:.4f}"
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    title = "Reconstructions of the same test digits"
+    _title(fig, title)
+    fig.supxlabel("one held-out test image per digit class (8x8 pixels, ink 0-1)", fontsize=8)
+    fig.tight_layout()
+    return ReportFigure("reconstructions", title,
+                        "Top row: the inputs; below, what each model draws back. MSE is over the whole test set.",
+                        fig, "training", thumbnail_axes=list(axes.flat))
+
+
+# --------------------------------------------------------------------------- activity
+
+
+def activity_rasters(examples: np.ndarray, labels: np.ndarray, image_shape: Sequence[int],
+                     spikes: dict[str, np.ndarray | None], ann_hidden: dict[str, np.ndarray],
+                     orders: dict[str, tuple[np.ndarray, int]], dt_s: float = 1e-3,
+                     coding: str = "rate") -> ReportFigure:
+    """Hidden-layer spike rasters for one example per digit, beside the ANN's gated activations.
+
+    One column per digit; rows: the input image, then per model a raster (time on x, hidden
+    units on y, ordered as in the class map, units that never fire on the test set left
+    out) and a thin strip with the ANN's gated activation ``h`` of the same units.
+    ``spikes[model]`` is ``(n_examples, T, H)`` 0/1 (None when no simulation ran),
+    ``ann_hidden[model]`` ``(n_examples, H)``, ``orders[model]`` = ``(order, n_silent)``
+    from :func:`unit_order`.
+    """
+    plt = _plt()
+    from matplotlib import gridspec
+
+    models = [m for m in ("dense", "sparse") if m in ann_hidden]
+    n = len(examples)
+    fig = plt.figure(figsize=(1.22 * n + 1.3, 1.3 + 2.9 * len(models)))
+    outer = gridspec.GridSpec(1, n, figure=fig, wspace=0.16, left=0.075, right=0.995, top=0.9, bottom=0.1)
+    imgs = _imgs(examples, image_shape)
+    thumbs = []
+    for c in range(n):
+        inner = gridspec.GridSpecFromSubplotSpec(1 + len(models), 2, subplot_spec=outer[c],
+                                                 height_ratios=[0.9] + [2.9] * len(models),
+                                                 width_ratios=[1, 0.16], wspace=0.06, hspace=0.22)
+        ax = fig.add_subplot(inner[0, :])
+        ax.imshow(imgs[c], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"digit {int(labels[c])}", fontsize=9, fontweight="bold")
+        ax.spines[:].set_visible(False)
+        thumbs.append(ax)
+        for r, model in enumerate(models):
+            order, silent = orders[model]
+            shown = order[: len(order) - silent] if silent < len(order) else order
+            h = np.asarray(ann_hidden[model][c])[shown]
+            vmax = float(np.percentile(ann_hidden[model][ann_hidden[model] > 0], 99)) \
+                if np.any(ann_hidden[model] > 0) else 1.0
+            ax_r = fig.add_subplot(inner[1 + r, 0])
+            train = spikes.get(model)
+            if train is not None:
+                sp = np.asarray(train[c])[:, shown].T  # (units, T)
+                steps = sp.shape[1]
+                ax_r.imshow(sp, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+                            extent=(-0.5, steps - 0.5, len(shown) - 0.5, -0.5))
+                active = int((sp.sum(axis=1) > 0).sum())
+                ax_r.set_title(f"{active} fire", fontsize=7, pad=2, loc="left", color=MODEL_COLORS[model])
+                ax_r.set_xticks([0, steps // 2, steps - 1] if steps > 2 else [0])
+                ax_r.tick_params(labelsize=6, length=2)
+            else:
+                ax_r.set_xticks([])
+                if c == 0:
+                    ax_r.text(0.05, 0.5, "no spiking\nsimulation", transform=ax_r.transAxes, fontsize=7,
+                              color="0.4", va="center")
+            ax_r.set_yticks([])
+            for side in ("top", "right"):
+                ax_r.spines[side].set_visible(True)
+            if c == 0:
+                ax_r.set_ylabel(f"{MODEL_LABELS[model]}\nhidden unit ({len(shown)} that ever fire)",
+                                color=MODEL_COLORS[model], fontsize=8)
+            thumbs.append(ax_r)
+            ax_a = fig.add_subplot(inner[1 + r, 1])
+            ax_a.imshow(np.ma.masked_less_equal(h[:, None], 0), aspect="auto", cmap="magma_r", vmin=0,
+                        vmax=max(vmax, 1e-9), interpolation="nearest")
+            ax_a.set_facecolor("#ececec")
+            ax_a.set_xticks([])
+            ax_a.set_yticks([])
+            if r == 0:
+                ax_a.set_title("ANN", fontsize=6, pad=2)
+            thumbs.append(ax_a)
+    title = "Which hidden units fire for each digit, over time"
+    _title(fig, title)
+    fig.supxlabel(f"per digit: spike raster of the hidden layer, time step ({dt_s * 1e3:g} ms each, {coding} coding) "
+                  "on x; beside it (ANN) the gated activation h of the same units, dark = large, grey = exactly 0",
+                  fontsize=8)
+    fig.supylabel("hidden units, grouped by preferred digit (same order in every panel)", fontsize=8)
+    return ReportFigure("activity_rasters", title,
+                        "Dense: most units fire for every digit. Sparse: a few units, a different few for each digit "
+                        "(the active band moves down as the digit changes), fire exactly where the ANN's gate is open.",
+                        fig, "activity", thumbnail_axes=thumbs)
+
+
+def class_unit_map(freqs: dict[str, np.ndarray], orders: dict[str, tuple[np.ndarray, int]],
+                   classes: Sequence[int], source: str = "ANN") -> ReportFigure:
+    """Class x hidden-unit firing-frequency maps, dense and sparse side by side.
+
+    Units that never fire on the test set are left out (their number is in the title).
+    """
+    plt = _plt()
+    models = list(freqs)
+    fig, axes = plt.subplots(len(models), 1, figsize=(10.5, 2.1 * len(models) + 0.9), squeeze=False,
+                             layout="constrained")
+    im = None
+    for ax, model in zip(axes[:, 0], models):
+        order, silent = orders[model]
+        total = freqs[model].shape[1]
+        shown = order[: total - silent] if silent < total else order
+        f = freqs[model][:, shown]
+        im = ax.imshow(f, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_yticks(range(len(classes)))
+        ax.set_yticklabels([str(c) for c in classes], fontsize=7)
+        ax.set_ylabel("digit class")
+        mean_active = float(freqs[model].mean(axis=1).mean()) * total
+        ax.set_title(f"{MODEL_LABELS[model]}: {total} hidden units, {mean_active:.0f} active per input on average"
+                     + (f"; {silent} never fire (not shown)" if silent else ""),
+                     color=MODEL_COLORS.get(model), loc="left")
+        ax.set_xlabel(f"hidden unit ({len(shown)} shown, grouped by preferred digit, most selective first)")
+    cbar = fig.colorbar(im, ax=axes[:, 0].tolist(), fraction=0.025, pad=0.01)
+    cbar.set_label("firing frequency\n(fraction of the class's test inputs)")
+    title = f"Digit-specific subnetworks: how often each hidden unit fires for each digit ({source})"
+    _title(fig, title)
+    return ReportFigure("class_unit_map", title,
+                        "Sparse: a staircase, each digit recruits its own small group of units. "
+                        "Dense: nearly every unit fires for every digit.", fig, "subnetworks")
+
+
+def jaccard_figure(matrices: dict[str, np.ndarray], classes: Sequence[int]) -> ReportFigure:
+    """Jaccard overlap between the classes' active-unit sets, one panel per model."""
+    plt = _plt()
+    models = list(matrices)
+    fig, axes = plt.subplots(1, len(models), figsize=(4.4 * len(models) + 0.9, 4.6), squeeze=False,
+                             layout="constrained")
+    im = None
+    for ax, model in zip(axes[0], models):
+        m = matrices[model]
+        im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1)
+        for a in range(m.shape[0]):
+            for b in range(m.shape[1]):
+                txt = f"{m[a, b]:.2f}"
+                txt = "1" if txt == "1.00" else txt.lstrip("0")
+                ax.text(b, a, txt, ha="center", va="center", fontsize=6.5,
+                        color="white" if m[a, b] > 0.6 else "black")
+        ax.set_xticks(range(len(classes)))
+        ax.set_yticks(range(len(classes)))
+        ax.set_xticklabels([str(c) for c in classes])
+        ax.set_yticklabels([str(c) for c in classes])
+        ax.set_xlabel("digit class")
+        ax.set_ylabel("digit class")
+        ax.spines[:].set_visible(False)
+        ax.set_title(f"{MODEL_LABELS[model]}\nmean overlap between classes {mean_offdiag(m):.2f}",
+                     color=MODEL_COLORS.get(model))
+    cbar = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03, pad=0.02)
+    cbar.set_label("Jaccard overlap |A∩B| / |A∪B| (0-1)")
+    title = "Overlap between the digits' active-unit sets (Jaccard)"
+    _title(fig, title)
+    return ReportFigure("jaccard", title,
+                        "A unit belongs to a digit's set when it is active for more than half of that digit's "
+                        "test inputs; low off-diagonal values mean separate pathways per digit.", fig, "subnetworks")
+
+
+def subnetwork_gallery(w_enc: np.ndarray, w_dec: np.ndarray, b_dec: np.ndarray, class_units: dict[int, list[int]],
+                       class_strength: dict[int, np.ndarray], class_means: dict[int, np.ndarray],
+                       image_shape: Sequence[int], masks: tuple[np.ndarray, np.ndarray] | None = None,
+                       per_class: int = 5, model: str = "sparse") -> ReportFigure:
+    """For each class, its subnetwork: the active units' surviving input and output weights.
+
+    ``class_units[c]``: the class's active units; ``class_strength[c]`` (H,) the mean
+    activation of every unit over the class's inputs (ranks units, and weights the drawing);
+    ``class_means[c]`` the mean input image of the class. Pruned weights are drawn grey.
+    The "drawn by" column is ``sigmoid(sum_j hbar_j W_dec[:, j] + b_dec)`` over the shown
+    units: what those units alone paint in pixel space.
+    """
+    plt = _plt()
+    classes = sorted(class_units)
+    cols = 2 + 2 * per_class
+    fig, axes = plt.subplots(len(classes), cols, figsize=(0.78 * cols + 1.2, 0.86 * len(classes) + 1.3),
+                             squeeze=False)
+    enc_mask = masks[0] if masks is not None else (w_enc != 0)
+    dec_mask = masks[1] if masks is not None else (w_dec != 0)
+    lim_in = float(np.percentile(np.abs(w_enc[enc_mask]), 99)) if enc_mask.any() else 1.0
+    lim_out = float(np.percentile(np.abs(w_dec[dec_mask]), 99)) if dec_mask.any() else 1.0
+    import matplotlib
+
+    cmap = matplotlib.colormaps["RdBu_r"].copy()
+    cmap.set_bad("#d9d9d9")
+    im_in = im_out = None
+    for r, c in enumerate(classes):
+        strength = np.asarray(class_strength[c])
+        units = sorted(class_units[c], key=lambda j: -strength[j])[:per_class]
+        axes[r, 0].imshow(np.asarray(class_means[c]).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
+                          interpolation="nearest")
+        drawn = 1 / (1 + np.exp(-(b_dec + sum(strength[j] * w_dec[:, j] for j in units))))
+        axes[r, 1].imshow(np.asarray(drawn).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
+                          interpolation="nearest")
+        axes[r, 0].set_ylabel(f"{c}\n({len(class_units[c])} units)", rotation=0, ha="right", va="center",
+                              fontsize=9)
+        for k in range(per_class):
+            ax_i, ax_o = axes[r, 2 + 2 * k], axes[r, 3 + 2 * k]
+            if k < len(units):
+                j = units[k]
+                win = np.ma.masked_array(w_enc[j], mask=~enc_mask[j]).reshape(image_shape)
+                wout = np.ma.masked_array(w_dec[:, j], mask=~dec_mask[:, j]).reshape(image_shape)
+                im_in = ax_i.imshow(win, cmap=cmap, vmin=-lim_in, vmax=lim_in, interpolation="nearest")
+                im_out = ax_o.imshow(wout, cmap=cmap, vmin=-lim_out, vmax=lim_out, interpolation="nearest")
+                ax_i.set_title(f"#{j} in", fontsize=6.5, pad=2)
+                ax_o.set_title(f"#{j} out", fontsize=6.5, pad=2)
+            else:
+                ax_i.set_visible(False)
+                ax_o.set_visible(False)
+        if r == 0:
+            axes[r, 0].set_title("class mean", fontsize=7)
+            axes[r, 1].set_title("units draw", fontsize=7)
+        for ax in axes[r]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    title = f"Each digit's subnetwork ({MODEL_LABELS.get(model, model)}): its strongest units' weights in pixel space"
+    _title(fig, title)
+    fig.supxlabel("per unit: input weights ('in', what it looks for) and output weights ('out', what it draws), "
+                  "8x8 pixels; red +, blue −, grey = pruned synapse", fontsize=8)
+    fig.supylabel("digit class (units in its set)", fontsize=9)
+    fig.tight_layout(rect=(0.02, 0.02, 1, 0.99))
+    return ReportFigure("subnetworks", title,
+                        f"Up to {per_class} of the units each digit recruits, strongest first; 'units draw' is what "
+                        "those few units alone paint through their surviving output weights.",
+                        fig, "subnetworks", thumbnail_axes=list(axes.flat))
+
+
+def weight_masks(layers: dict[str, dict[str, np.ndarray]], densities: dict[str, dict[str, float]],
+                 order: np.ndarray | None = None) -> ReportFigure:
+    """Surviving synapses of the sparse model and weight density per layer for every model.
+
+    ``layers[name]`` = ``{"mask": bool (d, H), "ylabel": str}`` in pixel x unit layout
+    (the encoder transposed); ``densities[model][layer]`` = fraction of nonzero weights,
+    layers named ``encoder`` and ``decoder``.
+    """
+    plt = _plt()
+    from matplotlib import gridspec
+
+    fig = plt.figure(figsize=(11.5, 3.9))
+    gs = gridspec.GridSpec(1, len(layers) + 1, figure=fig, width_ratios=[3] * len(layers) + [1.9], wspace=0.32,
+                           left=0.06, right=0.99, top=0.8, bottom=0.16)
+    for i, (name, entry) in enumerate(layers.items()):
+        ax = fig.add_subplot(gs[0, i])
+        mask = np.asarray(entry["mask"], dtype=bool)
+        if order is not None:
+            mask = mask[:, order]
+        ax.imshow(mask, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"{name}\n{mask.mean() * 100:.1f}% of {mask.size:,} synapses survive")
+        ax.set_xlabel("hidden unit (same order as the class map)")
+        ax.set_ylabel(entry.get("ylabel", "pixel (row-major index)"))
+    ax = fig.add_subplot(gs[0, -1])
+    models = list(densities)
+    layer_names = [l for l in ("encoder", "decoder") if any(l in d for d in densities.values())]
+    width = 0.8 / max(len(models), 1)
+    for k, model in enumerate(models):
+        vals = [densities[model].get(l, np.nan) for l in layer_names]
+        xs = np.arange(len(layer_names)) + (k - (len(models) - 1) / 2) * width
+        ax.bar(xs, vals, width, color=MODEL_COLORS.get(model), label=MODEL_LABELS.get(model, model).split(" (")[0])
+        for x, v in zip(xs, vals):
+            if np.isfinite(v):
+                ax.text(x, v + 0.01, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(layer_names)))
+    ax.set_xticklabels(layer_names)
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_xlabel("layer")
+    ax.set_ylabel("weight density (nonzero / all)")
+    ax.set_title("weight density per layer")
+    ax.legend(loc="upper center", ncol=len(models), fontsize=6.5, handlelength=1, columnspacing=0.8)
+    title = "Static weight sparsity: which synapses the sparse model keeps"
+    _title(fig, title)
+    return ReportFigure("weight_masks", title,
+                        "Black = surviving synapse of the sparse model. Pruning keeps about one synapse in ten; silent "
+                        "units (right) keep few, and pixels digits never use (the image border) keep almost none.",
+                        fig, "sparsity")
+
+
+def activation_density(classes: Sequence[int], series: dict[str, np.ndarray], target: float | None = None) -> ReportFigure:
+    """Fraction of hidden units active per input, averaged within each digit class.
+
+    ``series[label]`` (n_classes,) values; labels like ``"sparse ANN"``, ``"sparse SNN"``.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 3.4))
+    labels = list(series)
+    width = 0.8 / max(len(labels), 1)
+    for k, label in enumerate(labels):
+        model = "sparse" if label.startswith("sparse") else "small_dense" if label.startswith("small") else "dense"
+        snn = "SNN" in label
+        xs = np.arange(len(classes)) + (k - (len(labels) - 1) / 2) * width
+        ax.bar(xs, series[label], width, color=MODEL_COLORS[model], alpha=0.55 if snn else 1.0,
+               hatch="//" if snn else None, edgecolor="white" if not snn else MODEL_COLORS[model], label=label)
+    if target is not None:
+        ax.axhline(target, color="black", ls=":", lw=1)
+        ax.text(len(classes) - 0.5, target, f" target ≤ {target:.2f}", va="bottom", ha="right", fontsize=8)
+    ax.set_xticks(range(len(classes)))
+    ax.set_xticklabels([str(c) for c in classes])
+    ax.set_xlabel("digit class")
+    ax.set_ylabel("active hidden units (fraction per input)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    title = "Dynamic activity sparsity: hidden units active per input, by digit"
+    _title(fig, title)
+    fig.tight_layout()
+    return ReportFigure("activation_density", title,
+                        "The gate keeps the sparse model's hidden layer mostly silent for every digit, in the ANN "
+                        "and in its spiking network alike (hatched bars: units with at least one spike).",
+                        fig, "sparsity")
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def fidelity_vs_timesteps(rows: list[dict[str, Any]], ann_mse: dict[str, float], ann_macs: dict[str, float]) -> ReportFigure:
+    """MSE and synaptic operations per inference vs timesteps, both codings, dense and sparse.
+
+    ``rows``: dicts with ``model``, ``coding``, ``timesteps``, ``mse_vs_input``,
+    ``synaptic_ops_per_inference``.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9))
+    for model in ("dense", "sparse"):
+        for coding in ("rate", "graded"):
+            pts = sorted((r["timesteps"], r["mse_vs_input"], r["synaptic_ops_per_inference"]) for r in rows
+                         if r["model"] == model and r["coding"] == coding and r.get("mse_vs_input") is not None)
+            if not pts:
+                continue
+            t, mse, ops = (np.array(v, dtype=float) for v in zip(*pts))
+            kw = dict(color=MODEL_COLORS[model], ls=CODING_STYLES[coding], marker="o" if coding == "rate" else "s",
+                      ms=4, lw=1.6, label=f"{model} SNN, {coding} coding")
+            axes[0].plot(t, mse, **kw)
+            axes[1].plot(t, ops, **kw)
+    for model, value in ann_mse.items():
+        if value is not None and model in MODEL_COLORS:
+            axes[0].axhline(value, color=MODEL_COLORS[model], ls=":", lw=1.2, label=f"{model} ANN")
+    for model, value in ann_macs.items():
+        if value is not None and model in MODEL_COLORS:
+            axes[1].axhline(value, color=MODEL_COLORS[model], ls=":", lw=1.2,
+                            label=f"{model} ANN MACs" + (" (effective)" if model == "sparse" else ""))
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("timesteps T (simulation steps per inference)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("reconstruction MSE vs input (pixel²)")
+    axes[0].set_title("fidelity: spiking reconstruction error")
+    axes[1].set_ylabel("synaptic operations per inference (count)")
+    axes[1].set_title("cost: synaptic operations (all layers, input spikes included)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    h2, l2 = axes[1].get_legend_handles_labels()
+    for h, l in zip(h2, l2):
+        if l not in labels:
+            handles.append(h)
+            labels.append(l)
+    fig.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.01))
+    title = "ANN-to-SNN conversion: fidelity and cost vs timesteps"
+    _title(fig, title)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return ReportFigure("fidelity_vs_timesteps", title,
+                        "Rate coding approaches the ANN's error as T grows and pays for it in spikes; graded "
+                        "coding reaches it at once with about one event per active neuron.", fig, "conversion")
+
+
+def backend_agreement(entries: list[dict[str, Any]]) -> ReportFigure:
+    """Spike-count differences of other backends against the reference engine.
+
+    ``entries``: dicts with ``backend``, ``model``, ``coding``, ``diff`` (array of
+    backend - reference spike counts over (sample, neuron) pairs, or None),
+    ``identical_fraction``, ``synops_rel_diff``, ``note``.
+    """
+    plt = _plt()
+    n = max(len(entries), 1)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.6, 3.3), squeeze=False)
+    for ax, e in zip(axes[0], entries):
+        label = f"{e['backend']} vs reference\n{e.get('model', '')} SNN, {e.get('coding', '')} coding"
+        ax.set_title(label, fontsize=8.5)
+        ax.set_xlabel("spike count difference (spikes)")
+        ax.set_ylabel("(sample, neuron) pairs (count)")
+        diff = e.get("diff")
+        if diff is None:
+            ax.text(0.5, 0.5, "\n".join(_wrap(e.get("note") or "not run", 34)), ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8, color="0.35")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        diff = np.asarray(diff).ravel()
+        lo, hi = min(int(diff.min()), -2), max(int(diff.max()), 2)
+        bins = np.arange(lo, hi + 2) - 0.5
+        ax.hist(diff, bins=bins, color=MODEL_COLORS.get(e.get("model"), "0.4"))
+        ax.set_yscale("log")
+        ax.set_ylim(0.5, max(len(diff), 1) * 3)
+        ax.text(0.03, 0.97, f"identical: {e['identical_fraction'] * 100:.2f}%\n"
+                            f"max |diff|: {int(np.abs(diff).max())}\n"
+                            f"synaptic ops: {e['synops_rel_diff'] * 100:+.2f}%",
+                ha="left", va="top", transform=ax.transAxes, fontsize=7.5)
+    title = "Backend agreement: the same network on independent simulators"
+    _title(fig, title)
+    fig.tight_layout()
+    return ReportFigure("backend_agreement", title,
+                        "A tall bar at 0 means the simulators emit the same spike counts; the bar is 'at least 99% "
+                        "identical, none off by more than 1, synaptic ops within 1%'.", fig, "conversion")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+# --------------------------------------------------------------------------- hardware
+
+
+def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
+    """Energy and latency per inference per profile and model, with the work behind them.
+
+    A dot is the typical estimate, the line through it the profile's low-high range; all
+    axes are logarithmic. ``entries``: dicts with ``profile``, ``model``, ``energy`` and
+    ``latency`` (``{low, typical, high}``, joules and seconds), ``ops`` (count) and
+    ``ops_kind`` ('synaptic ops' or 'MACs').
+    """
+    plt = _plt()
+    profiles = list(dict.fromkeys(e["profile"] for e in entries))
+    models = list(dict.fromkeys(e["model"] for e in entries))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 0.42 * len(profiles) + 2.0), sharey=True,
+                             gridspec_kw=dict(width_ratios=[1.25, 1.25, 1]), layout="constrained")
+    offset = 0.36 / max(len(models), 1)
+    for k, model in enumerate(models):
+        color = MODEL_COLORS.get(model, "0.5")
+        marker = {"dense": "o", "sparse": "D"}.get(model, "s")
+        for p, profile in enumerate(profiles):
+            e = next((x for x in entries if x["profile"] == profile and x["model"] == model), None)
+            if e is None:
+                continue
+            y = p + (k - (len(models) - 1) / 2) * offset
+            for ax, key in ((axes[0], "energy"), (axes[1], "latency")):
+                r = e[key]
+                ax.plot([r["low"], r["high"]], [y, y], color=color, lw=2.2, alpha=0.45, solid_capstyle="butt")
+                ax.plot([r["typical"]], [y], marker=marker, color=color, ms=6,
+                        label=MODEL_LABELS.get(model, model) if p == 0 and key == "energy" else None)
+            if e.get("ops"):
+                axes[2].plot([e["ops"]], [y], marker=marker, color=color, ms=6)
+    for p, profile in enumerate(profiles):
+        d = next((x for x in entries if x["profile"] == profile and x["model"] == "dense"), None)
+        s = next((x for x in entries if x["profile"] == profile and x["model"] == "sparse"), None)
+        if d and s and s["energy"]["typical"] > 0:
+            ratio = d["energy"]["typical"] / s["energy"]["typical"]
+            word = f"sparse {ratio:.3g}x less" if ratio >= 1 else f"sparse {1 / ratio:.3g}x MORE"
+            axes[0].annotate(word, xy=(0.995, p), xycoords=("axes fraction", "data"), ha="right", va="center",
+                             fontsize=7, color="0.2", bbox=dict(facecolor="white", alpha=0.85, lw=0, pad=1))
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3, axis="x", which="major")
+        for p in range(len(profiles)):
+            if p % 2 == 0:
+                ax.axhspan(p - 0.5, p + 0.5, color="0.95", zorder=0)
+    from matplotlib.ticker import NullFormatter
+
+    for ax, values in ((axes[0], [v for e in entries for v in e["energy"].values()]),
+                       (axes[1], [v for e in entries for v in e["latency"].values()]),
+                       (axes[2], [e["ops"] for e in entries if e.get("ops")])):
+        values = [v for v in values if v and v > 0 and np.isfinite(v)]
+        if values:
+            lo, hi = min(values) / 2.5, max(values) * (6 if ax is axes[0] else 2.5)
+            if hi / lo < 100:  # at least two decades, so that labelled major ticks exist
+                mid = math.sqrt(lo * hi)
+                lo, hi = mid / 10, mid * 10
+            ax.set_xlim(lo, hi)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[0].set_yticks(range(len(profiles)))
+    axes[0].set_yticklabels(profiles)
+    axes[0].set_ylim(len(profiles) - 0.5, -0.5)
+    axes[0].set_ylabel("hardware profile")
+    axes[0].set_xlabel("energy per inference (J)")
+    axes[1].set_xlabel("latency per inference (s)")
+    axes[2].set_xlabel("work per inference (synaptic ops; MACs where the ANN runs)")
+    axes[0].set_title("energy (dot: typical, line: low–high range)", fontsize=8.5)
+    axes[1].set_title("latency (dot: typical, line: low–high)", fontsize=8.5)
+    axes[2].set_title("operations behind them", fontsize=8.5)
+    fig.legend(loc="outside lower center", ncol=len(models))
+    title = "Energy and latency per inference on each hardware target (log scales)"
+    _title(fig, title)
+    return ReportFigure("energy_latency", title,
+                        "Each row compares dense and sparse on one target; a gap is real only where the low–high "
+                        "lines do not overlap.", fig, "hardware")
+
+
+def check_figure(rf: ReportFigure) -> list[str]:
+    """Problems that break the report's figure bar (title, labelled axes, caption); [] if none.
+
+    Every visible axis that draws data must carry an x and a y label unless it is one of
+    ``rf.thumbnail_axes`` and the figure has a shared x or y label describing them.
+    """
+    problems = []
+    if not rf.title.strip() or rf.fig._suptitle is None or not rf.fig._suptitle.get_text().strip():
+        problems.append(f"{rf.key}: no title")
+    if not rf.caption.strip() or "\n" in rf.caption:
+        problems.append(f"{rf.key}: caption must be one non-empty line")
+    shared = bool((rf.fig._supxlabel and rf.fig._supxlabel.get_text()) or
+                  (rf.fig._supylabel and rf.fig._supylabel.get_text()))
+    thumbs = {id(a) for a in rf.thumbnail_axes}
+    colorbars = {id(a) for a in rf.fig.axes if a.get_label() == "<colorbar>"}
+    if any(ax.get_visible() for ax in rf.thumbnail_axes) and not shared:
+        problems.append(f"{rf.key}: image panels without a shared axis label")
+    for ax in rf.fig.axes:
+        if not ax.get_visible() or id(ax) in colorbars or id(ax) in thumbs:
+            continue
+        if not ax.get_xlabel().strip():
+            problems.append(f"{rf.key}: an axis ('{ax.get_title()}') has no x label")
+        if not ax.get_ylabel().strip() and not _shares_labelled_y(ax, rf.fig):
+            problems.append(f"{rf.key}: an axis ('{ax.get_title()}') has no y label")
+    return problems
+
+
+def _shares_labelled_y(ax, fig) -> bool:
+    siblings = ax.get_shared_y_axes().get_siblings(ax)
+    return any(s is not ax and s.get_ylabel().strip() for s in siblings)
+
+
+def format_si(value: float | None, unit: str) -> str:
+    """``format_si(2.5e-6, 'J') -> '2.5 µJ'``."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    if value == 0:
+        return f"0 {unit}"
+    prefixes = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""), (1e3, "k"), (1e6, "M")]
+    scale, prefix = prefixes[0]
+    for s, p in prefixes:
+        if abs(value) >= s:
+            scale, prefix = s, p
+    return f"{value / scale:.3g} {prefix}{unit}"
+
+
+def format_count(value: float | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g} M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.3g} k"
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
+__all__ = [
+    "ReportFigure", "record_spikes", "firing_frequency", "unit_order", "jaccard_matrix", "mean_offdiag",
+    "training_curves", "reconstructions", "activity_rasters", "class_unit_map", "jaccard_figure",
+    "subnetwork_gallery", "weight_masks", "activation_density", "fidelity_vs_timesteps", "backend_agreement",
+    "energy_latency", "check_figure", "format_si", "format_count",
+]

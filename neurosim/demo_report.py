@@ -1,0 +1,1013 @@
+"""The side-by-side demo: run every pipeline stage on the embedded digits and write a report.
+
+:func:`run_demo` drives the stages through their public interfaces (the CLI subcommands'
+functions for train / convert / report, :func:`neurosim.backends.simulate` for the
+simulations) and :func:`write_report` turns what they wrote into
+
+* ``DIR/report.html``: one self-contained file (figures embedded as base64 PNG, inline CSS,
+  no script, nothing fetched from the network), meant to stay well under 10 MB;
+* ``DIR/report.md`` with the same figures as PNG files in ``DIR/figures/``;
+* ``DIR/report.json``: every number shown, the stage log and the figure list.
+
+A stage whose code is not installed yet (a module missing from this checkout) is skipped
+with a one-line note in the report; a stage that fails is reported with its one-line error
+and the report is still written from what the other stages produced. Nothing downstream
+re-derives what an upstream stage measured: ANN figures come from the checkpoints and
+``metrics.json``, spiking figures from activity records, costs from the hardware report.
+
+Directory layout written by ``neurosim demo --out DIR``::
+
+    DIR/run/            dense.pt, sparse.pt, small_dense.pt, metrics.json, training plots
+    DIR/nets/           {dense,sparse}_{rate,graded}.nir
+    DIR/activity/       {dense,sparse}_{rate,graded}.json/.npz (reference engine, T = --timesteps)
+    DIR/hardware/       {dense,sparse}.json (estimates on every profile)
+    DIR/figures/        the report's PNGs
+    DIR/report.html, DIR/report.md, DIR/report.json
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as _dt
+import html
+import importlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from neurosim import __version__
+from neurosim.errors import NeurosimError
+
+log = logging.getLogger(__name__)
+
+MODELS = ("dense", "sparse", "small_dense")
+SNN_MODELS = ("dense", "sparse")
+CODINGS = ("rate", "graded")
+SWEEP_TIMESTEPS = (8, 16, 32, 64, 128, 256)
+CROSS_CHECK_BACKENDS = ("brian2", "lava")
+MAX_REPORT_BYTES = 10 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- data classes
+
+
+@dataclass
+class Stage:
+    """One pipeline stage's outcome: ``status`` is 'ok', 'skipped' or 'failed'."""
+
+    name: str
+    status: str
+    note: str
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "note": self.note, "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class ModelView:
+    """An autoencoder checkpoint as numpy arrays, with the contract's forward pass.
+
+    ``h = relu(x @ W_enc.T + b_enc - theta)`` and ``y = sigmoid(h @ W_dec.T + b_dec)``
+    (see :mod:`neurosim.checkpoint`); pruned weights are exact zeros.
+    """
+
+    name: str
+    w_enc: np.ndarray  # (H, d)
+    b_enc: np.ndarray
+    w_dec: np.ndarray  # (d, H)
+    b_dec: np.ndarray
+    theta: np.ndarray
+    config: dict[str, Any]
+    masks: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def from_checkpoint(cls, payload: dict[str, Any], name: str | None = None) -> "ModelView":
+        sd = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in payload["state_dict"].items()}
+        h = sd["encoder.weight"].shape[0]
+        masks = None
+        if payload.get("masks"):
+            m = payload["masks"]
+            masks = (m["encoder.weight"].cpu().numpy().astype(bool), m["decoder.weight"].cpu().numpy().astype(bool))
+        return cls(name or payload.get("model", "model"), sd["encoder.weight"], sd["encoder.bias"],
+                   sd["decoder.weight"], sd["decoder.bias"], sd.get("gate.threshold", np.zeros(h)),
+                   dict(payload.get("config", {})), masks)
+
+    @property
+    def hidden(self) -> int:
+        return int(self.w_enc.shape[0])
+
+    def hidden_activations(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(np.asarray(x, dtype=np.float64) @ self.w_enc.T + self.b_enc - self.theta, 0.0)
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.hidden_activations(x) @ self.w_dec.T + self.b_dec)))
+
+    def surviving(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.masks is not None:
+            return self.masks[0] & (self.w_enc != 0), self.masks[1] & (self.w_dec != 0)
+        return self.w_enc != 0, self.w_dec != 0
+
+
+@dataclass
+class DemoContext:
+    """Everything the stages produced, in memory, for the report."""
+
+    out: Path
+    options: dict[str, Any]
+    stages: list[Stage] = field(default_factory=list)
+    metrics: dict[str, Any] | None = None
+    models: dict[str, ModelView] = field(default_factory=dict)
+    test_x: np.ndarray | None = None
+    test_y: np.ndarray | None = None
+    image_shape: tuple[int, int] = (8, 8)
+    dataset_note: str = ""
+    networks: dict[tuple[str, str], Any] = field(default_factory=dict)
+    records: dict[tuple[str, str], Any] = field(default_factory=dict)
+    sweep: list[dict[str, Any]] = field(default_factory=list)
+    spike_trains: dict[str, np.ndarray] = field(default_factory=dict)
+    example_idx: np.ndarray | None = None
+    agreement: list[dict[str, Any]] = field(default_factory=list)
+    estimates: list[dict[str, Any]] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def ok(self, name: str) -> bool:
+        s = self.stage(name)
+        return s is not None and s.status == "ok"
+
+
+def _have(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class _StageRunner:
+    """Run a stage, time it, and turn a missing module or an error into a one-line note."""
+
+    def __init__(self, ctx: DemoContext, say: Callable[[str], None]):
+        self.ctx, self.say = ctx, say
+
+    def __call__(self, name: str, needs: Sequence[str], what: str, fn: Callable[[], str | None]) -> bool:
+        missing = [m for m in needs if not _have(m)]
+        if missing:
+            note = f"skipped: {what} is not in this install yet ({', '.join(missing)} missing)"
+            self.ctx.stages.append(Stage(name, "skipped", note))
+            self.say(f"[{name}] {note}")
+            return False
+        start = time.perf_counter()
+        try:
+            note = fn() or "done"
+            status = "ok"
+        except _Skip as exc:
+            status, note = "skipped", f"skipped: {exc}"
+        except NeurosimError as exc:
+            status, note = "failed", f"failed: {exc}"
+        except Exception as exc:  # a stage's bug must not cost the user the rest of the report
+            log.exception("demo stage %s failed", name)
+            status, note = "failed", f"failed: {_one_line(exc)}"
+        seconds = time.perf_counter() - start
+        self.ctx.stages.append(Stage(name, status, note, seconds))
+        self.say(f"[{name}] {note} ({seconds:.1f} s)")
+        return status == "ok"
+
+
+class _Skip(Exception):
+    """Raised inside a stage to skip it with a note."""
+
+
+def _run_cli(argv: list[str], quiet: bool = True) -> None:
+    """Run one ``neurosim`` subcommand in-process; raise its NeurosimError or a one-line error."""
+    from neurosim.cli import build_parser
+
+    parser = build_parser(only=argv[0])
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        raise NeurosimError(f"`neurosim {' '.join(argv)}` rejected its arguments (exit {exc.code})") from None
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
+        rc = args.func(args)
+    if rc not in (None, 0):
+        raise NeurosimError(f"`neurosim {argv[0]}` exited with status {rc}")
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None = None, samples: int | None = None,
+             timesteps: int = 32, sweep: Sequence[int] = SWEEP_TIMESTEPS, cross_check_samples: int = 10,
+             cross_check_timesteps: int = 32, seed: int = 0, profiles: Sequence[str] = ("all",),
+             train_extra: Sequence[str] = (), say: Callable[[str], None] = print) -> DemoContext:
+    """Run the whole pipeline into ``out`` and write the report; return the context.
+
+    Parameters
+    ----------
+    out : path
+        Output directory (created).
+    epochs, hidden : int, optional
+        Passed to ``neurosim train`` (its defaults when None).
+    samples : int, optional
+        Number of held-out test digits simulated (all 360 when None).
+    timesteps : int
+        ``T`` of the main simulations (steps of the network's ``dt_s`` seconds).
+    sweep : sequence of int
+        Timesteps of the conversion-fidelity sweep (both codings, dense and sparse).
+    cross_check_samples, cross_check_timesteps : int
+        Subset simulated on Brian2 and Lava and compared with the reference engine
+        (0 samples skips the cross-check).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    ctx = DemoContext(out, dict(epochs=epochs, hidden=hidden, samples=samples, timesteps=timesteps,
+                                sweep=list(sweep), cross_check_samples=cross_check_samples,
+                                cross_check_timesteps=cross_check_timesteps, seed=seed))
+    stage = _StageRunner(ctx, say)
+    run_dir = out / "run"
+
+    def train() -> str:
+        argv = ["train", "--dataset", "digits", "--out", str(run_dir), "--seed", str(seed)]
+        if epochs is not None:
+            argv += ["--epochs", str(epochs)]
+        if hidden is not None:
+            argv += ["--hidden", str(hidden)]
+        _run_cli(argv + list(train_extra), quiet=False)
+        _load_training(ctx, run_dir)
+        m = ctx.metrics or {}
+        parts = [f"{k}: test MSE {m[k]['test_mse']:.4f}" for k in MODELS if k in m and "test_mse" in m[k]]
+        return "trained " + ", ".join(parts)
+
+    stage("train", ["neurosim.commands.train", "neurosim.training"], "training (issue 2)", train)
+    _load_test_set(ctx, samples)
+
+    def convert() -> str:
+        if not ctx.models:
+            raise _Skip("no trained checkpoints to convert")
+        nets = out / "nets"
+        nets.mkdir(exist_ok=True)
+        for model in SNN_MODELS:
+            if model not in ctx.models:
+                continue
+            for coding in CODINGS:
+                path = nets / f"{model}_{coding}.nir"
+                _run_cli(["convert", str(run_dir / f"{model}.pt"), "-o", str(path), "--coding", coding])
+                ctx.networks[(model, coding)] = load_network(path)
+        return f"converted {len(ctx.networks)} networks (dense and sparse x rate and graded) to NIR"
+
+    stage("convert", ["neurosim.commands.convert", "converters.ann_to_snn", "converters.nir_io"],
+          "ANN-to-SNN conversion (issue 3)", convert)
+
+    def simulate_stage() -> str:
+        if not ctx.networks:
+            raise _Skip("no converted networks to simulate")
+        _simulate_all(ctx, timesteps, sweep, say)
+        return (f"reference engine: {len(ctx.records)} records at T={timesteps} on {len(ctx.test_x)} test digits, "
+                f"{len(ctx.sweep)} sweep points, spike rasters of {len(ctx.example_idx)} examples")
+
+    stage("simulate", ["neurosim.backends.reference"], "the reference engine (issue 3)", simulate_stage)
+
+    def cross_check() -> str:
+        if not ctx.networks:
+            raise _Skip("no converted networks to cross-check")
+        if cross_check_samples <= 0:
+            raise _Skip("cross-check turned off (--cross-check-samples 0)")
+        return _cross_check(ctx, cross_check_samples, cross_check_timesteps, say)
+
+    stage("cross-check", ["neurosim.backends.reference"], "the reference engine (issue 3)", cross_check)
+
+    def estimate() -> str:
+        if not ctx.records:
+            raise _Skip("no activity records to estimate")
+        return _estimate(ctx, profiles)
+
+    stage("estimate", ["neurosim.hardware", "neurosim.report", "neurosim.commands.report"],
+          "hardware profiles and cost models (issue 5)", estimate)
+
+    ctx.wall_time_s = time.perf_counter() - start
+    stage("report", [], "the report", lambda: write_report(ctx))
+    ctx.wall_time_s = time.perf_counter() - start
+    # the report's own stage line is known only now: rewrite the JSON/HTML/MD with it
+    if ctx.ok("report"):
+        write_report(ctx)
+    return ctx
+
+
+def _load_training(ctx: DemoContext, run_dir: Path) -> None:
+    from neurosim.checkpoint import load_checkpoint
+
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        ctx.metrics = json.loads(metrics_path.read_text())
+    for model in MODELS:
+        path = run_dir / f"{model}.pt"
+        if path.is_file():
+            ctx.models[model] = ModelView.from_checkpoint(load_checkpoint(path), model)
+    if "sparse" in ctx.models:
+        shape = ctx.models["sparse"].config.get("image_shape")
+        if shape:
+            ctx.image_shape = tuple(int(v) for v in shape)
+
+
+def _load_test_set(ctx: DemoContext, samples: int | None) -> None:
+    from neurosim.data import load_dataset
+
+    test = load_dataset("digits", "test")
+    if samples is not None:
+        # keep classes balanced in small subsets: interleave the classes
+        order = np.lexsort((np.arange(len(test.y)), _rank_within_class(test.y)))
+        idx = np.sort(order[:samples])
+        ctx.test_x, ctx.test_y = test.x[idx].astype(np.float64), test.y[idx]
+    else:
+        ctx.test_x, ctx.test_y = test.x.astype(np.float64), test.y
+    ctx.image_shape = tuple(test.image_shape)
+    ctx.dataset_note = test.note + (f"; {len(ctx.test_x)} test digits simulated" if samples else "")
+    # one example per digit: the first of each class in the (sub)set
+    ctx.example_idx = np.array([int(np.flatnonzero(ctx.test_y == c)[0]) for c in range(10)
+                                if np.any(ctx.test_y == c)])
+
+
+def _rank_within_class(y: np.ndarray) -> np.ndarray:
+    rank = np.zeros(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rank[idx] = np.arange(len(idx))
+    return rank
+
+
+def load_network(path: str | Path):
+    """Read a NIR file written by ``neurosim convert`` into a SpikingNetwork."""
+    nir_io = importlib.import_module("converters.nir_io")
+    for name in ("read_nir", "load_nir", "read_network", "load_network", "from_nir_file", "read"):
+        fn = getattr(nir_io, name, None)
+        if callable(fn):
+            return fn(path)
+    raise NeurosimError(f"converters.nir_io offers no reader function for {path}")
+
+
+def _simulate_all(ctx: DemoContext, timesteps: int, sweep: Sequence[int], say) -> None:
+    from neurosim.backends import simulate
+
+    from neurosim.demo_figures import record_spikes
+
+    act_dir = ctx.out / "activity"
+    act_dir.mkdir(exist_ok=True)
+    x, y = ctx.test_x, ctx.test_y
+    for (model, coding), net in ctx.networks.items():
+        ann = ctx.models[model].reconstruct(x) if model in ctx.models else None
+        rec = simulate(net, x, timesteps, backend="reference", labels=y, ann_outputs=ann,
+                       info={"dataset": "digits", "coding": coding, "model": model, "split": "test"})
+        rec.save(act_dir / f"{model}_{coding}")
+        ctx.records[(model, coding)] = rec
+        for t in sweep:
+            r = rec if int(t) == int(timesteps) else simulate(net, x, int(t), backend="reference", ann_outputs=ann)
+            ctx.sweep.append({"model": model, "coding": coding, "timesteps": int(t), "mse_vs_input": r.mse_vs_input,
+                              "mse_vs_ann": r.mse_vs_ann, "synaptic_ops_per_inference": r.synaptic_ops / r.num_samples,
+                              "spikes_per_inference": r.total_spikes / r.num_samples})
+    examples = x[ctx.example_idx]
+    for model in SNN_MODELS:
+        net = ctx.networks.get((model, "rate"))
+        if net is not None:
+            trains = record_spikes(net, examples, timesteps)
+            ctx.spike_trains[model] = trains[1]
+
+
+def _cross_check(ctx: DemoContext, n: int, timesteps: int, say) -> str:
+    from neurosim.backends import get_backend, simulate
+
+    x = ctx.test_x[:n]
+    notes = []
+    for backend in CROSS_CHECK_BACKENDS:
+        try:
+            get_backend(backend)
+            problem = None
+        except ModuleNotFoundError as exc:
+            problem = f"backend {backend!r} is not in this install yet ({exc.name} missing)"
+        except NeurosimError as exc:
+            problem = str(exc)
+        for model, coding in (("sparse", "rate"), ("sparse", "graded")):
+            net = ctx.networks.get((model, coding))
+            if net is None:
+                continue
+            entry: dict[str, Any] = {"backend": backend, "model": model, "coding": coding, "samples": int(len(x)),
+                                     "timesteps": int(timesteps), "diff": None}
+            if problem:
+                entry["note"] = problem
+                ctx.agreement.append(entry)
+                continue
+            try:
+                ref = simulate(net, x, timesteps, backend="reference")
+                other = simulate(net, x, timesteps, backend=backend)
+            except NeurosimError as exc:
+                entry["note"] = str(exc)
+                ctx.agreement.append(entry)
+                continue
+            diffs = [o.spike_counts.astype(np.int64) - r.spike_counts.astype(np.int64)
+                     for r, o in zip(ref.layers, other.layers) if r.kind != "readout"]
+            diff = np.concatenate([d.ravel() for d in diffs])
+            entry.update(diff=diff, identical_fraction=float(np.mean(diff == 0)),
+                         max_abs_diff=int(np.abs(diff).max()) if diff.size else 0,
+                         synops_reference=ref.synaptic_ops, synops_backend=other.synaptic_ops,
+                         synops_rel_diff=(other.synaptic_ops - ref.synaptic_ops) / max(ref.synaptic_ops, 1),
+                         wall_time_reference_s=ref.wall_time_s, wall_time_backend_s=other.wall_time_s,
+                         mse_vs_input_reference=ref.mse_vs_input, mse_vs_input_backend=other.mse_vs_input)
+            ctx.agreement.append(entry)
+        ran = [e for e in ctx.agreement if e["backend"] == backend and e["diff"] is not None]
+        if ran:
+            worst = min(e["identical_fraction"] for e in ran)
+            notes.append(f"{backend}: >= {worst * 100:.2f}% identical spike counts")
+        else:
+            notes.append(f"{backend}: not run ({problem or 'see report'})")
+    if not any(e["diff"] is not None for e in ctx.agreement):
+        raise _Skip("; ".join(notes))
+    return "; ".join(notes)
+
+
+def _estimate(ctx: DemoContext, profiles: Sequence[str]) -> str:
+    hw = ctx.out / "hardware"
+    hw.mkdir(exist_ok=True)
+    for model in SNN_MODELS:
+        for coding in ("graded", "rate"):
+            if (model, coding) not in ctx.records:
+                continue
+            path = hw / f"{model}_{coding}.json"
+            argv = ["report", str(ctx.out / "activity" / f"{model}_{coding}.json"), "--format", "json", "-o", str(path)]
+            for p in profiles:
+                argv += ["--profile", p]
+            _run_cli(argv)
+            data = json.loads(path.read_text())
+            entries = data if isinstance(data, list) else data.get("estimates", data.get("entries", []))
+            for e in entries:
+                e.setdefault("coding", coding)
+                e["record_model"] = model
+                ctx.estimates.append(e)
+    profiles_seen = sorted({e.get("profile") for e in ctx.estimates})
+    return f"{len(ctx.estimates)} estimates on {len(profiles_seen)} profiles"
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def build_figures(ctx: DemoContext) -> tuple[list, dict[str, Any]]:
+    """Make every figure the context supports; return (figures, numbers for report.json)."""
+    from neurosim import demo_figures as F
+
+    figs: list = []
+    numbers: dict[str, Any] = {}
+    m = ctx.metrics or {}
+    x, y = ctx.test_x, ctx.test_y
+    classes = list(range(10))
+    # ---- training
+    hist = {k: m[k].get("history") for k in MODELS if isinstance(m.get(k), dict) and m[k].get("history")}
+    hist = {k: v for k, v in hist.items() if isinstance(v, dict)}
+    if hist:
+        figs.append(F.training_curves(hist))
+    if ctx.models and x is not None:
+        ex = x[ctx.example_idx]
+        outs = {k: ctx.models[k].reconstruct(ex) for k in MODELS if k in ctx.models}
+        mse = {k: float(np.mean((ctx.models[k].reconstruct(x) - x) ** 2)) for k in outs}
+        figs.append(F.reconstructions(ex, outs, ctx.image_shape, y[ctx.example_idx], mse))
+        numbers["ann_test_mse"] = mse
+    # ---- subnetworks and activity
+    hidden = {k: ctx.models[k].hidden_activations(x) for k in SNN_MODELS if k in ctx.models}
+    freqs = {k: F.firing_frequency(h > 0, y, classes) for k, h in hidden.items()}
+    orders = {k: F.unit_order(f) for k, f in freqs.items()}
+    if hidden:
+        ex = x[ctx.example_idx]
+        figs.append(F.activity_rasters(
+            ex, y[ctx.example_idx], ctx.image_shape, {k: ctx.spike_trains.get(k) for k in hidden},
+            {k: hidden[k][ctx.example_idx] for k in hidden}, {k: orders[k] for k in hidden},
+            dt_s=_dt_s(ctx), coding="rate"))
+        figs.append(F.class_unit_map(freqs, orders, classes))
+        sets = {k: [list(np.flatnonzero(freqs[k][c] > 0.5)) for c in classes] for k in freqs}
+        jac = {k: F.jaccard_matrix(s) for k, s in sets.items()}
+        figs.append(F.jaccard_figure(jac, classes))
+        numbers["subnetworks"] = {k: {"active_units_per_class": {str(c): [int(j) for j in sets[k][c]] for c in classes},
+                                      "mean_jaccard": F.mean_offdiag(jac[k]),
+                                      "jaccard": np.round(jac[k], 4).tolist()} for k in sets}
+        if "sparse" in ctx.models:
+            mv = ctx.models["sparse"]
+            hs = hidden["sparse"]
+            strength = {c: hs[y == c].mean(axis=0) for c in classes}
+            means = {c: x[y == c].mean(axis=0) for c in classes}
+            figs.append(F.subnetwork_gallery(mv.w_enc, mv.w_dec, mv.b_dec, dict(enumerate(sets["sparse"])),
+                                             strength, means, ctx.image_shape, mv.surviving()))
+    if ctx.models:
+        dens = {}
+        for k in MODELS:
+            if k in ctx.models:
+                enc, dec = ctx.models[k].surviving()
+                dens[k] = {"encoder": float(enc.mean()), "decoder": float(dec.mean())}
+        numbers["weight_density_per_layer"] = dens
+        if "sparse" in ctx.models:
+            enc, dec = ctx.models["sparse"].surviving()
+            layers = {"encoder (input → hidden)": {"mask": enc.T, "ylabel": "input pixel (row-major index)"},
+                      "decoder (hidden → output)": {"mask": dec, "ylabel": "output pixel (row-major index)"}}
+            figs.append(F.weight_masks(layers, dens, orders.get("sparse", (None,))[0]))
+    if hidden:
+        series: dict[str, np.ndarray] = {}
+        for k in SNN_MODELS:
+            if k in hidden:
+                series[f"{k} ANN"] = np.array([(hidden[k][y == c] > 0).mean() for c in classes])
+            rec = ctx.records.get((k, "rate"))
+            if rec is not None and len(rec.layers) > 1:
+                counts = rec.layers[1].spike_counts
+                ry = rec.labels if rec.labels is not None else y
+                series[f"{k} SNN ({ctx.options.get('timesteps')} steps, rate)"] = np.array(
+                    [(counts[ry == c] > 0).mean() for c in classes])
+        target = None
+        if "sparse" in ctx.models:
+            target = ctx.models["sparse"].config.get("active_fraction")
+        figs.append(F.activation_density(classes, series, target))
+        numbers["activation_density_per_class"] = {k: np.round(v, 4).tolist() for k, v in series.items()}
+    # ---- conversion
+    if ctx.sweep:
+        ann_mse = {k: numbers.get("ann_test_mse", {}).get(k) for k in SNN_MODELS}
+        ann_macs = {k: (m.get(k) or {}).get("macs_per_inference") for k in SNN_MODELS}
+        figs.append(F.fidelity_vs_timesteps(ctx.sweep, ann_mse, ann_macs))
+        numbers["fidelity_sweep"] = ctx.sweep
+    if ctx.agreement:
+        figs.append(F.backend_agreement(ctx.agreement))
+        numbers["backend_agreement"] = [{k: v for k, v in e.items() if k != "diff"} for e in ctx.agreement]
+    # ---- hardware
+    rows = hardware_rows(ctx.estimates)
+    if rows:
+        figs.append(F.energy_latency(rows))
+        numbers["hardware"] = [{k: v for k, v in r.items() if k != "raw"} for r in rows]
+    return figs, numbers
+
+
+def _dt_s(ctx: DemoContext) -> float:
+    for net in ctx.networks.values():
+        return float(getattr(net, "dt_s", 1e-3))
+    return 1e-3
+
+
+def _range(value: Any) -> dict[str, float] | None:
+    if isinstance(value, dict) and "typical" in value:
+        t = float(value["typical"])
+        return {"low": float(value.get("low", t)), "typical": t, "high": float(value.get("high", t))}
+    if isinstance(value, (int, float)):
+        return {"low": float(value), "typical": float(value), "high": float(value)}
+    return None
+
+
+def hardware_rows(estimates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (profile, model) from the hardware report's JSON entries.
+
+    Neuromorphic targets run the spiking network: the graded-coding record is preferred (it
+    is the coding whose synaptic operations track the ANN's MACs); other targets run the
+    ANN, and both records give the same ANN figures, so the first one seen is kept.
+    """
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in estimates:
+        energy, latency = _range(e.get("energy_per_inference_j")), _range(e.get("latency_per_inference_s"))
+        if energy is None or latency is None:
+            continue
+        profile = str(e.get("profile"))
+        model = str(e.get("model") or e.get("record_model"))
+        model = "sparse" if "sparse" in model else "dense" if "dense" in model else model
+        key = (profile, model)
+        runs_ann = e.get("macs_per_inference") is not None and not e.get("synaptic_ops_per_inference")
+        ops = e.get("macs_per_inference") if runs_ann else e.get("synaptic_ops_per_inference")
+        row = {"profile": profile, "model": model, "coding": e.get("coding"), "energy": energy, "latency": latency,
+               "ops": float(ops) if ops is not None else None, "ops_kind": "MACs" if runs_ann else "synaptic ops",
+               "kind": e.get("kind") or e.get("target_kind") or e.get("profile_kind"),
+               "breakdown": e.get("breakdown"), "raw": e}
+        if key not in rows or (e.get("coding") == "graded" and rows[key].get("coding") != "graded"):
+            rows[key] = row
+    return list(rows.values())
+
+
+# --------------------------------------------------------------------------- text
+
+
+def headline(ctx: DemoContext) -> list[dict[str, Any]]:
+    """The headline table: one row per model, the numbers people quote."""
+    m = ctx.metrics or {}
+    rows = []
+    for model in MODELS:
+        mm = m.get(model)
+        if not isinstance(mm, dict) and model not in ctx.models:
+            continue
+        mm = mm or {}
+        row: dict[str, Any] = {"model": model, "test_mse": mm.get("test_mse"),
+                               "weight_density": mm.get("weight_density"),
+                               "activation_density": mm.get("activation_density"),
+                               "macs_per_inference": mm.get("macs_per_inference")}
+        for coding in CODINGS:
+            rec = ctx.records.get((model, coding))
+            if rec is not None:
+                row[f"snn_{coding}_mse"] = rec.mse_vs_input
+                row[f"snn_{coding}_synops"] = rec.synaptic_ops / max(rec.num_samples, 1)
+        rows.append(row)
+    return rows
+
+
+def headline_text(rows: list[dict[str, Any]], timesteps: int | None = None) -> str:
+    """The headline table as fixed-width text (what ``neurosim demo`` prints)."""
+    from neurosim.demo_figures import format_count
+
+    cols = [("model", "model", lambda v: str(v)), ("test_mse", "ANN MSE", _f4),
+            ("weight_density", "weights kept", _f3), ("activation_density", "units active", _f3),
+            ("macs_per_inference", "ANN MACs/inf", format_count),
+            ("snn_rate_mse", f"SNN MSE (rate, T={timesteps})", _f4),
+            ("snn_rate_synops", "syn ops/inf (rate)", format_count),
+            ("snn_graded_mse", "SNN MSE (graded)", _f4), ("snn_graded_synops", "syn ops/inf (graded)", format_count)]
+    cols = [c for c in cols if any(r.get(c[0]) is not None for r in rows)]
+    table = [[h for _, h, _ in cols]] + [[fmt(r.get(k)) if r.get(k) is not None else "–" for k, _, fmt in cols]
+                                         for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _f4(v: Any) -> str:
+    return f"{float(v):.4f}"
+
+
+def _f3(v: Any) -> str:
+    return f"{float(v):.3f}"
+
+
+def hardware_readings(rows: list[dict[str, Any]], ctx: DemoContext) -> list[dict[str, str]]:
+    """A short plain-language reading per profile: what each kind of sparsity saves there."""
+    out = []
+    dense_rec, sparse_rec = ctx.records.get(("dense", "graded")), ctx.records.get(("sparse", "graded"))
+    spike_ratio = fan_ratio = None
+    if dense_rec is not None and sparse_rec is not None:
+        ds, ss = dense_rec.total_spikes, sparse_rec.total_spikes
+        if ss and ds:
+            spike_ratio = ds / ss
+            fan_ratio = (dense_rec.synaptic_ops / ds) / max(sparse_rec.synaptic_ops / ss, 1e-12)
+    for profile in dict.fromkeys(r["profile"] for r in rows):
+        d = next((r for r in rows if r["profile"] == profile and r["model"] == "dense"), None)
+        s = next((r for r in rows if r["profile"] == profile and r["model"] == "sparse"), None)
+        if d is None or s is None:
+            continue
+        ratio = d["energy"]["typical"] / max(s["energy"]["typical"], 1e-300)
+        lat = d["latency"]["typical"] / max(s["latency"]["typical"], 1e-300)
+        kind = str(s.get("kind") or d.get("kind") or _guess_kind(profile))
+        text = f"The sparse model costs {_times(ratio)} less energy and runs {_times(lat)} faster than the dense one. "
+        text += _kind_reading(kind, s, d, spike_ratio, fan_ratio)
+        overlap = s["energy"]["high"] >= d["energy"]["low"] and d["energy"]["high"] >= s["energy"]["low"]
+        if overlap:
+            text += " The low–high ranges overlap, so on this target the difference is within the literature's spread."
+        out.append({"profile": profile, "kind": kind, "energy_ratio_dense_over_sparse": ratio,
+                    "latency_ratio_dense_over_sparse": lat, "reading": text})
+    return out
+
+
+def _times(r: float) -> str:
+    if r >= 1.05:
+        return f"{r:.3g}x"
+    if r <= 1 / 1.05:
+        return f"{1 / r:.3g}x MORE (not less)"
+    return "about the same (1x)"
+
+
+def _guess_kind(profile: str) -> str:
+    p = profile.lower()
+    if "loihi" in p or "spinnaker" in p:
+        return "neuromorphic"
+    if "wse" in p or "cerebras" in p:
+        return "wafer_scale"
+    if "rram" in p or "pcm" in p or "crossbar" in p:
+        return "crossbar"
+    if "gpu" in p:
+        return "gpu"
+    return "unknown"
+
+
+def _kind_reading(kind: str, s: dict, d: dict, spike_ratio: float | None, fan_ratio: float | None) -> str:
+    k = kind.lower()
+    if "neuro" in k:
+        if spike_ratio and fan_ratio:
+            return (f"Here energy follows events: activity sparsity sends {spike_ratio:.3g}x fewer spikes and weight "
+                    f"sparsity gives each spike {fan_ratio:.3g}x fewer synapses to update; the two multiply.")
+        return "Here energy follows events (spikes x surviving synapses), so both kinds of sparsity multiply."
+    if "wafer" in k or "cerebras" in k or "dataflow" in k:
+        return ("The dataflow engine skips work on zero weights (static sparsity pays); whether silent units are "
+                "skipped too depends on the profile's activation-skipping setting.")
+    if "cross" in k or "analog" in k or "rram" in k or "pcm" in k:
+        return ("On a crossbar a pruned weight still occupies its cell: unstructured weight sparsity saves only the "
+                "tiles it empties entirely, while silent inputs skip row drivers and ADC work.")
+    if "gpu" in k:
+        return "The GPU runs the ANN densely: zeros are multiplied like any other number, so neither kind of sparsity pays much."
+    return ""
+
+
+# --------------------------------------------------------------------------- writers
+
+
+CSS = """
+:root { --dense:#4C72B0; --sparse:#DD8452; --small:#55A868; --ink:#1f2328; --muted:#59636e; --line:#d1d9e0; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.55 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color:var(--ink); background:#f6f8fa; }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 60px; background:#fff; min-height:100vh; }
+h1 { font-size: 28px; margin: 0 0 4px; }
+h2 { font-size: 21px; margin: 40px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 16px; margin: 24px 0 6px; }
+p.lede { font-size: 16px; color: var(--muted); margin-top: 4px; }
+.meta { color: var(--muted); font-size: 13px; }
+nav ol { columns: 2; font-size: 14px; padding-left: 20px; }
+table { border-collapse: collapse; margin: 10px 0 6px; font-size: 13.5px; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: right; white-space: nowrap; }
+th { background: #f6f8fa; font-weight: 600; }
+td:first-child, th:first-child { text-align: left; }
+.tablewrap { overflow-x: auto; }
+figure { margin: 18px 0 26px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; display:block; }
+figcaption { font-size: 14px; color: var(--muted); margin-top: 6px; }
+figcaption b { color: var(--ink); }
+.stage { display:inline-block; min-width: 64px; text-align:center; font-size: 12px; font-weight:600; border-radius: 10px; padding: 1px 8px; }
+.ok { background:#dafbe1; color:#1a7f37; } .skipped { background:#fff8c5; color:#7d4e00; } .failed { background:#ffebe9; color:#cf222e; }
+.note { background:#fff8c5; border-left: 4px solid #d4a72c; padding: 8px 12px; margin: 10px 0; font-size: 14px; }
+.swatch-dense { color: var(--dense); font-weight:600; } .swatch-sparse { color: var(--sparse); font-weight:600; }
+.swatch-small_dense { color: var(--small); font-weight:600; }
+ul.readings li { margin-bottom: 6px; }
+code { background:#f6f8fa; padding: 1px 4px; border-radius: 3px; font-size: 13px; }
+"""
+
+SECTIONS = [
+    ("training", "1. Training side by side",
+     "Two autoencoders (64 → H → 64, ReLU hidden, sigmoid output) train on the same batches from the same seed: "
+     "a dense baseline and a sparse model that prunes about 90% of its weights (static weight sparsity) and gates its "
+     "hidden layer so only a few units respond to each input (dynamic activity sparsity). A small dense model with "
+     "the sparse model's compute budget is the iso-compute baseline."),
+    ("activity", "2. Which neurons fire for each digit",
+     "The trained networks are converted to spiking networks and simulated. For one test image of each digit, the "
+     "raster shows every hidden unit's spikes over time, beside the ANN's gated activation of the same unit."),
+    ("subnetworks", "3. Digit-specific subnetworks",
+     "Different digits activate different sparse subnetworks: input-dependent computational pathways."),
+    ("sparsity", "4. The two kinds of sparsity",
+     "Static weight sparsity removes synapses for every input; dynamic activity sparsity silences units per input."),
+    ("conversion", "5. From ANN to spiking network",
+     "How faithfully the spiking networks reproduce the ANNs, what that costs in synaptic operations, and whether "
+     "independent simulators agree."),
+    ("hardware", "6. Energy and latency on hardware targets",
+     "Costs per inference computed from the measured activity on each hardware profile, every figure traceable to a "
+     "published source (see the profile files)."),
+]
+
+
+def write_report(ctx: DemoContext) -> str:
+    """Write report.html, report.md, report.json and figures/ into ``ctx.out``; return a one-line note."""
+    figs, numbers = build_figures(ctx)
+    fig_dir = ctx.out / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    rendered = []
+    try:
+        for rf in figs:
+            png = rf.png()
+            _atomic_write(fig_dir / f"{rf.key}.png", png)
+            rendered.append((rf, png))
+    finally:
+        for rf in figs:
+            rf.close()
+    rows = headline(ctx)
+    hw_rows = hardware_rows(ctx.estimates)
+    readings = hardware_readings(hw_rows, ctx)
+    report = {
+        "format": "neurosim.demo_report", "format_version": 1, "neurosim_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(ctx.wall_time_s, 2), "options": ctx.options, "dataset": ctx.dataset_note,
+        "stages": [s.as_dict() for s in ctx.stages], "headline": rows, "metrics": _slim_metrics(ctx.metrics),
+        "hardware_readings": readings, "numbers": numbers,
+        "figures": [{"key": rf.key, "title": rf.title, "caption": rf.caption, "section": rf.section,
+                     "file": f"figures/{rf.key}.png", "bytes": len(png)} for rf, png in rendered],
+    }
+    html_text = render_html(ctx, rendered, rows, hw_rows, readings)
+    md_text = render_md(ctx, rendered, rows, hw_rows, readings)
+    _atomic_write(ctx.out / "report.html", html_text.encode("utf-8"))
+    _atomic_write(ctx.out / "report.md", md_text.encode("utf-8"))
+    _atomic_write(ctx.out / "report.json", json.dumps(report, indent=2, default=_json_default).encode("utf-8"))
+    size = (ctx.out / "report.html").stat().st_size
+    if size > MAX_REPORT_BYTES:
+        raise NeurosimError(f"{ctx.out / 'report.html'}: {size / 1e6:.1f} MB exceeds the 10 MB report budget")
+    return f"{len(rendered)} figures; report.html {size / 1e6:.2f} MB"
+
+
+def _slim_metrics(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not metrics:
+        return metrics
+    return {k: ({kk: vv for kk, vv in v.items() if kk != "history"} if isinstance(v, dict) else v)
+            for k, v in metrics.items()}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _table_cells(rows: list[dict[str, Any]], timesteps: Any) -> tuple[list[str], list[list[str]]]:
+    from neurosim.demo_figures import format_count
+
+    cols = [("model", "model", None), ("test_mse", "ANN test MSE", _f4), ("weight_density", "weights kept", _f3),
+            ("activation_density", "hidden units active per input", _f3),
+            ("macs_per_inference", "ANN MACs / inference", format_count),
+            ("snn_rate_mse", f"SNN MSE (rate, T={timesteps})", _f4),
+            ("snn_rate_synops", f"SNN synaptic ops / inference (rate, T={timesteps})", format_count),
+            ("snn_graded_mse", "SNN MSE (graded)", _f4),
+            ("snn_graded_synops", "SNN synaptic ops / inference (graded)", format_count)]
+    cols = [c for c in cols if any(r.get(c[0]) is not None for r in rows)]
+    body = []
+    for r in rows:
+        body.append([r["model"] if fmt is None else fmt(r[k]) if r.get(k) is not None else "–"
+                     for k, _, fmt in cols])
+    return [h for _, h, _ in cols], body
+
+
+def _hw_cells(hw_rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    from neurosim.demo_figures import format_count, format_si
+
+    head = ["profile", "model", "energy / inference (typical)", "low – high", "latency / inference (typical)",
+            "low – high", "work / inference"]
+    body = []
+    for r in hw_rows:
+        e, l = r["energy"], r["latency"]
+        body.append([r["profile"], r["model"], format_si(e["typical"], "J"),
+                     f"{format_si(e['low'], 'J')} – {format_si(e['high'], 'J')}", format_si(l["typical"], "s"),
+                     f"{format_si(l['low'], 's')} – {format_si(l['high'], 's')}",
+                     f"{format_count(r['ops'])} {r['ops_kind']}" if r.get("ops") is not None else "–"])
+    return head, body
+
+
+def _html_table(head: list[str], body: list[list[str]], model_col: int | None = 0) -> str:
+    out = ["<div class='tablewrap'><table><thead><tr>"]
+    out += [f"<th>{html.escape(h)}</th>" for h in head]
+    out.append("</tr></thead><tbody>")
+    for row in body:
+        out.append("<tr>")
+        for i, cell in enumerate(row):
+            if i == model_col and cell in ("dense", "sparse", "small_dense"):
+                out.append(f"<td class='swatch-{cell}'>{html.escape(cell.replace('_', ' '))}</td>")
+            else:
+                out.append(f"<td>{html.escape(str(cell))}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _md_table(head: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([" --- "] * len(head)) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def _stage_missing_note(ctx: DemoContext, section: str) -> str | None:
+    needs = {"training": ["train"], "activity": ["train", "convert", "simulate"], "subnetworks": ["train"],
+             "sparsity": ["train"], "conversion": ["convert", "simulate", "cross-check"],
+             "hardware": ["estimate"]}[section]
+    notes = [f"{s.name}: {s.note}" for s in ctx.stages if s.name in needs and s.status != "ok"]
+    return "; ".join(notes) if notes else None
+
+
+def _summary_sentences(ctx: DemoContext, rows: list[dict[str, Any]]) -> list[str]:
+    m = {r["model"]: r for r in rows}
+    out = []
+    d, s, sd = m.get("dense"), m.get("sparse"), m.get("small_dense")
+    if d and s and d.get("macs_per_inference") and s.get("macs_per_inference"):
+        out.append(f"The sparse model keeps {s['weight_density'] * 100:.0f}% of its weights and, per input, "
+                   f"{s['activation_density'] * 100:.0f}% of its hidden units active, so it needs "
+                   f"{d['macs_per_inference'] / s['macs_per_inference']:.0f}x fewer multiply-accumulates than the "
+                   f"dense model of the same shape.")
+    if d and s and d.get("test_mse") and s.get("test_mse"):
+        txt = (f"Its reconstruction error is {s['test_mse']:.4f} against the dense model's {d['test_mse']:.4f} "
+               f"({s['test_mse'] / d['test_mse']:.2f}x)")
+        if sd and sd.get("test_mse"):
+            txt += (f", and {sd['test_mse'] / s['test_mse']:.1f}x lower than a small dense model with the same "
+                    f"compute ({sd['test_mse']:.4f})")
+        out.append(txt + ".")
+    if s and s.get("snn_graded_synops") and d and d.get("snn_graded_synops"):
+        out.append(f"As spiking networks with graded spikes, the sparse one needs {format_ratio(d['snn_graded_synops'], s['snn_graded_synops'])} "
+                   f"fewer synaptic operations per inference than the dense one.")
+    return out
+
+
+def format_ratio(a: float, b: float) -> str:
+    return f"{a / b:.0f}x" if b else "∞x"
+
+
+def render_html(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> str:
+    """The self-contained HTML report (inline CSS, base64 PNGs, no scripts, no external links)."""
+    e = html.escape
+    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+             "<title>neurosim demo: dense vs sparse, from training to hardware</title>",
+             f"<style>{CSS}</style></head><body><main>",
+             "<h1>Dense vs sparse: from training to hardware</h1>",
+             "<p class='lede'>Two autoencoders learn handwritten digits side by side. The sparse one keeps few synapses "
+             "and lets few neurons fire for any one input; different digits light up different small subnetworks. "
+             "Converted to spiking networks and costed on neuromorphic, wafer-scale, analog and GPU targets, "
+             "this report shows what each kind of sparsity buys, and where.</p>",
+             f"<p class='meta'>neurosim {e(__version__)} · {e(ctx.dataset_note)} · pipeline wall time "
+             f"{ctx.wall_time_s:.0f} s · written {e(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}</p>"]
+    summary = _summary_sentences(ctx, rows)
+    if summary:
+        parts.append("<p>" + " ".join(e(t) for t in summary) + "</p>")
+    if rows:
+        head, body = _table_cells(rows, ctx.options.get("timesteps"))
+        parts.append("<h3>Headline numbers (held-out test digits)</h3>" + _html_table(head, body))
+    parts.append("<h3>Pipeline stages</h3><div class='tablewrap'><table><thead><tr><th>stage</th><th>status</th>"
+                 "<th>time</th><th style='text-align:left'>note</th></tr></thead><tbody>")
+    for s in ctx.stages:
+        parts.append(f"<tr><td>{e(s.name)}</td><td><span class='stage {e(s.status)}'>{e(s.status)}</span></td>"
+                     f"<td>{s.seconds:.1f} s</td><td style='text-align:left;white-space:normal'>{e(s.note)}</td></tr>")
+    parts.append("</tbody></table></div>")
+    parts.append("<nav><ol>" + "".join(f"<li><a href='#{key}'>{e(t.split('. ', 1)[1])}</a></li>"
+                                       for key, t, _ in SECTIONS) + "</ol></nav>")
+    by_section: dict[str, list] = {}
+    for rf, png in rendered:
+        by_section.setdefault(rf.section, []).append((rf, png))
+    for key, title, intro in SECTIONS:
+        parts.append(f"<h2 id='{key}'>{e(title)}</h2><p>{e(intro)}</p>")
+        note = _stage_missing_note(ctx, key)
+        if note:
+            parts.append(f"<div class='note'>{e(note)}</div>")
+        for rf, png in by_section.get(key, []):
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f"<figure id='fig-{rf.key}'><img src='data:image/png;base64,{data}' alt='{e(rf.title)}'>"
+                         f"<figcaption><b>{e(rf.title)}.</b> {e(rf.caption)}</figcaption></figure>")
+        if key == "conversion" and ctx.agreement:
+            parts.append(_html_table(*_agreement_cells(ctx.agreement), model_col=None))
+        if key == "hardware" and hw_rows:
+            parts.append(_html_table(*_hw_cells(hw_rows), model_col=1))
+            if readings:
+                parts.append("<h3>What each kind of sparsity saves, target by target</h3><ul class='readings'>")
+                parts += [f"<li><b>{e(r['profile'])}</b> ({e(r['kind'])}): {e(r['reading'])}</li>" for r in readings]
+                parts.append("</ul>")
+    parts.append("<p class='meta'>Files beside this report: report.md (same content, PNGs in figures/), "
+                 "report.json (every number), run/ (checkpoints, metrics.json), nets/ (NIR), activity/ "
+                 "(activity records), hardware/ (estimates).</p></main></body></html>")
+    return "\n".join(parts)
+
+
+def _agreement_cells(entries: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    head = ["backend", "network", "samples x T", "identical spike counts", "max |diff|", "synaptic ops vs reference",
+            "note"]
+    body = []
+    for a in entries:
+        ran = a.get("diff") is not None
+        body.append([a["backend"], f"{a['model']} {a['coding']}", f"{a['samples']} x {a['timesteps']}",
+                     f"{a['identical_fraction'] * 100:.2f}%" if ran else "–",
+                     str(a["max_abs_diff"]) if ran else "–",
+                     f"{a['synops_rel_diff'] * 100:+.2f}%" if ran else "–", "" if ran else a.get("note", "")])
+    return head, body
+
+
+def render_md(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> str:
+    lines = ["# Dense vs sparse: from training to hardware", "",
+             f"neurosim {__version__} · {ctx.dataset_note} · pipeline wall time {ctx.wall_time_s:.0f} s", ""]
+    lines += [" ".join(_summary_sentences(ctx, rows)), ""]
+    if rows:
+        head, body = _table_cells(rows, ctx.options.get("timesteps"))
+        lines += ["## Headline numbers (held-out test digits)", "", _md_table(head, body), ""]
+    lines += ["## Pipeline stages", "", _md_table(["stage", "status", "time", "note"],
+                                                   [[s.name, s.status, f"{s.seconds:.1f} s", s.note] for s in ctx.stages]), ""]
+    by_section: dict[str, list] = {}
+    for rf, _ in rendered:
+        by_section.setdefault(rf.section, []).append(rf)
+    for key, title, intro in SECTIONS:
+        lines += [f"## {title}", "", intro, ""]
+        note = _stage_missing_note(ctx, key)
+        if note:
+            lines += [f"> {note}", ""]
+        for rf in by_section.get(key, []):
+            lines += [f"![{rf.title}](figures/{rf.key}.png)", "", f"*{rf.title}.* {rf.caption}", ""]
+        if key == "conversion" and ctx.agreement:
+            lines += [_md_table(*_agreement_cells(ctx.agreement)), ""]
+        if key == "hardware" and hw_rows:
+            lines += [_md_table(*_hw_cells(hw_rows)), ""]
+            lines += [f"- **{r['profile']}** ({r['kind']}): {r['reading']}" for r in readings] + [""]
+    return "\n".join(lines)
