@@ -432,8 +432,7 @@ def subnetwork_gallery(w_enc: np.ndarray, w_dec: np.ndarray, b_dec: np.ndarray, 
     lim_out = float(np.percentile(np.abs(w_dec[dec_mask]), 99)) if dec_mask.any() else 1.0
     import matplotlib
 
-    cmap = matplotlib.colormaps["RdBu_r"].copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#d9d9d9")
     im_in = im_out = None
     for r, c in enumerate(classes):
         strength = np.asarray(class_strength[c])
