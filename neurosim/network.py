@@ -23,6 +23,12 @@ shape ``(n_l, n_{l-1})``, zeros are absent synapses; bias ``b``, shape ``(n_l,)`
   Synaptic operations of layer ``l`` = its spikes x its number of nonzero outgoing synapses
   (``fan_out``); neuron updates = ``n_l x T_l`` per sample; an *active* neuron update is an
   enabled step in which the neuron received a nonzero input message or emitted a spike.
+  "Received" means: a presynaptic neuron joined to it by a nonzero synapse emitted a nonzero
+  message at step ``k-1`` (a bias alone is not a message). The input layer's input message
+  is the sample value ``gain * x``: received at every step for the ``regular``,
+  ``bernoulli`` and ``current`` encodings, at step 0 only for ``graded``.
+* **Non-spiking layers** (``li``, ``readout``) emit no messages, so they can only be the
+  last layer.
 
 Neuron kinds and their per-step update (``params`` arrays are per neuron, shape ``(n,)``)
 --------------------------------------------------------------------------------------
@@ -37,17 +43,22 @@ Neuron kinds and their per-step update (``params`` arrays are per neuron, shape 
 ``if`` (integrate-and-fire, reset by subtraction unless ``options['reset'] == 'zero'``)
     ``v += I``; spike if ``v > v_threshold``; on a spike ``v -= v_threshold`` (subtract) or
     ``v = v_reset`` (zero/reset mode). ``v`` starts at ``v_init``.
-``lif`` (NIR LIF, forward Euler): ``v += dt/tau (v_leak - v) + dt/tau * r * I``; threshold
-    and reset as ``if``.
-``cuba_lif`` (NIR CubaLIF): ``i_syn += -dt/tau_syn * i_syn + w_in * I``;
-    ``v += dt/tau_mem (v_leak - v) + dt/tau_mem * r * i_syn``; threshold and reset as ``if``.
+``lif`` (NIR LIF, forward Euler): ``v += dt/tau (v_leak - v) + dt/tau * r * I`` (the right
+    side uses ``v`` before the update); threshold and reset as ``if``.
+``cuba_lif`` (NIR CubaLIF): ``i_syn += -dt/tau_syn * i_syn + w_in * I``, then
+    ``v += dt/tau_mem (v_leak - v) + dt/tau_mem * r * i_syn`` with the updated ``i_syn``;
+    threshold and reset as ``if``. ``i_syn`` starts at 0.
 ``li`` (NIR LI, non-spiking): ``v += dt/tau (v_leak - v) + dt/tau * r * I``.
 ``sigma_delta`` (graded spikes, as Lava's ``SigmaDelta`` with ReLU activation):
-    ``sigma += W @ m``; ``a = relu(sigma + b)``; ``delta = a - a_sent``; emit payload
-    ``quantize(delta)`` when ``|delta| >= v_threshold`` and add it to ``a_sent``.
+    ``sigma += W @ m`` (the bias is not accumulated); ``a = relu(sigma + b)``;
+    ``delta = a - a_sent``; when ``|delta| >= v_threshold`` emit payload ``p = quantize(delta)``
+    and set ``a_sent += p`` (a zero payload is no spike). ``sigma`` and ``a_sent`` start at 0.
 ``readout`` (non-spiking accumulator, the output layer of converted autoencoders):
-    ``acc += I``; decoded output = ``activation(scale * acc / T_l)`` with ``activation`` in
-    ``options['activation']`` ('identity' | 'sigmoid' | 'relu').
+    ``sigma += W @ m`` and ``acc = sigma + n * b`` after ``n`` enabled steps (``acc += I``).
+    Decoded output, by ``options['decode']``:
+    ``'mean'`` (default, for rate codes): ``activation(scale * acc / T_l)``;
+    ``'sum'`` (for graded codes, whose payloads arrive once): ``activation(scale * (sigma + b))``.
+    ``activation`` is ``options['activation']`` ('identity' | 'sigmoid' | 'relu').
 
 ``quantize(p) = round(p / step) * step`` with ``step = options['payload_step']`` (per layer,
 0 or absent = exact float payloads).
@@ -163,6 +174,9 @@ class Layer:
             act = self.options.setdefault("activation", "identity")
             if act not in ("identity", "sigmoid", "relu"):
                 raise ValidationError(f"layer {self.name!r}: unknown readout activation {act!r}")
+            decode = self.options.setdefault("decode", "mean")
+            if decode not in ("mean", "sum"):
+                raise ValidationError(f"layer {self.name!r}: readout decode must be 'mean' or 'sum', got {decode!r}")
         if self.kind in ("if", "lif", "cuba_lif"):
             reset = self.options.setdefault("reset", "subtract")
             if reset not in ("subtract", "zero"):
@@ -198,6 +212,10 @@ class SpikingNetwork:
         if self.layers[0].kind != "input" or self.layers[0].connection is not None:
             raise ValidationError(f"layer 0 ({self.layers[0].name!r}) must be an input layer without a connection")
         names = set()
+        for layer in self.layers[:-1]:
+            if not layer.spiking:
+                raise ValidationError(f"layer {layer.name!r} ({layer.kind}) emits no messages: a non-spiking "
+                                      "layer can only be the last layer")
         for prev, layer in zip(self.layers, self.layers[1:]):
             if layer.kind == "input":
                 raise ValidationError(f"layer {layer.name!r}: only layer 0 can be an input layer")

@@ -1,0 +1,444 @@
+"""NIR files <-> :class:`~neurosim.network.SpikingNetwork`: one serialisation path, ``nir.write``/``nir.read``.
+
+Writing
+-------
+A network becomes a chain ``Input -> [Scale] -> Affine -> neuron -> Affine -> neuron ... -> Output``
+of standard NIR nodes that a plain NIR reader understands; what NIR cannot say lives in the
+node or graph ``metadata['neurosim']``, a JSON object stored as a string (so it survives HDF5
+unchanged). Node names: the input node and each neuron node carry the layer name, the
+synapses into layer ``name`` are the Affine node ``name + '_synapses'``, the Output node is
+``output`` (``nir_output`` when a layer is called ``output``).
+
+Time convention. NIR's equations are continuous in time; neurosim discretises them with
+forward Euler over the graph's ``dt`` (graph metadata ``neurosim.dt_s``; for graphs from
+other tools the reader's ``dt_s`` argument, default 1 ms), with the Affine output taken as the
+input ``I`` for one step (a spike is a unit message for one step, as in snnTorch's export):
+
+=================  ====================================  =========================================
+neurosim kind      NIR node                              mapping
+=================  ====================================  =========================================
+input              Input (+ Scale ``gain`` when != 1)    ``neurosim``: encoding, v_init, payload_step
+if                 IF(r = 1/dt, v_threshold, v_reset)    IF: ``v += dt * r * I``; ``neurosim``: reset
+                                                         ('subtract' | 'zero'), v_init
+lif                LIF(tau, r, v_leak, v_threshold,      ``v += dt/tau (v_leak - v) + dt/tau r I``
+                   v_reset)
+cuba_lif           CubaLIF(tau_syn, tau_mem, r, v_leak,  ``i += dt/tau_syn (-i + w_in S)``: neurosim's
+                   v_threshold, v_reset, w_in)           ``w_in = dt/tau_syn * NIR w_in``
+li                 LI(tau, r, v_leak)                    as lif without threshold
+sigma_delta        I(r = 1/dt)                           the integrator is the ``sigma`` state;
+                                                         ``neurosim``: kind, v_threshold, payload_step
+                                                         (ReLU, delta output, bias not integrated)
+readout            I(r = 1/dt)                           the accumulator ``acc``; ``neurosim``: kind,
+                                                         scale, activation, decode
+=================  ====================================  =========================================
+
+An IF/I node's ``dt * r`` different from 1 is folded into the rows of the incoming Affine
+(``W' = dt r W``, ``b' = dt r b``). A plain reader of a rate-coded file therefore sees an IF
+network fed with the analog input ``gain * x`` per step: the rate-coded network's expectation.
+
+Reading
+-------
+Generic feed-forward chains of Input, Affine/Linear, Scale, IF, LIF, CubaLIF, LI and Output
+(scalars broadcast to the layer size; consecutive Affine/Linear/Scale nodes are composed; a
+Scale right after Input is the input gain; the input encoding of a graph without neurosim
+metadata is ``current`` unless ``input_encoding`` says otherwise; NIR resets are reset-to-value,
+``reset='zero'``). Branches, recurrent edges, other node types or a file that is not NIR raise a
+one-line :class:`NetworkFileError` or :class:`UnsupportedNodeError` naming the node and its type.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import NetworkFileError, UnsupportedNodeError, ValidationError
+from neurosim.network import Connection, Layer, SpikingNetwork, _plain
+
+FORMAT = "neurosim.nir"
+FORMAT_VERSION = 1
+KEY = "neurosim"
+SUPPORTED = ("Input", "Affine", "Linear", "Scale", "IF", "LIF", "CubaLIF", "LI", "I", "Output")
+NEURON_TYPES = ("IF", "LIF", "CubaLIF", "LI", "I")
+
+
+# ----------------------------------------------------------------------------------------
+# writing
+
+
+def network_to_nir(network: SpikingNetwork):
+    """The :class:`nir.NIRGraph` of ``network`` (see the module docstring)."""
+    import nir
+
+    dt = network.dt_s
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+    names = [layer.name for layer in network.layers]
+    for name in names:
+        if "/" in name or not name:
+            raise ValidationError(f"layer name {name!r} cannot be a NIR node name (empty or contains '/')")
+    inp = network.layers[0]
+    n_in = inp.size
+    in_meta = {"kind": "input", "encoding": inp.options["encoding"],
+               "payload_step": float(inp.options.get("payload_step", 0.0) or 0.0)}
+    if "v_init" in inp.params:
+        in_meta["v_init"] = _compact(inp.params["v_init"])
+    nodes[inp.name] = nir.Input(input_type=np.array([n_in]), metadata={KEY: _dumps(in_meta)})
+    prev = inp.name
+    gain = inp.params["gain"]
+    if not np.all(gain == 1.0):
+        scale_name = _unique(f"{inp.name}_gain", nodes, names)
+        nodes[scale_name] = nir.Scale(scale=np.array(gain, dtype=np.float64))
+        edges.append((prev, scale_name))
+        prev = scale_name
+    for layer in network.layers[1:]:
+        syn = _unique(f"{layer.name}_synapses", nodes, names)
+        conn = layer.connection
+        nodes[syn] = nir.Affine(weight=np.array(conn.weight), bias=np.array(conn.bias))
+        edges.append((prev, syn))
+        nodes[layer.name] = _neuron_node(layer, dt)
+        edges.append((syn, layer.name))
+        prev = layer.name
+    out = "output" if "output" not in nodes else _unique("nir_output", nodes, names)
+    nodes[out] = nir.Output(output_type=np.array([network.output_size]))
+    edges.append((prev, out))
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dt_s": dt,
+            "layers": names, "metadata": _plain(network.metadata)}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={KEY: _dumps(meta)})
+
+
+def _neuron_node(layer: Layer, dt: float):
+    import nir
+
+    p, n = layer.params, layer.size
+    ones = np.ones(n)
+    meta: dict[str, Any] = {"kind": layer.kind}
+    if layer.kind in ("if", "lif", "cuba_lif"):
+        meta["reset"] = layer.options["reset"]
+        meta["v_init"] = _compact(p["v_init"])
+        v_reset = p.get("v_reset", np.zeros(n)) if layer.options["reset"] == "zero" else np.zeros(n)
+    if layer.kind == "if":
+        return nir.IF(r=ones / dt, v_threshold=p["v_threshold"].copy(), v_reset=v_reset.copy(),
+                      metadata={KEY: _dumps(meta)})
+    if layer.kind == "lif":
+        return nir.LIF(tau=p["tau_s"].copy(), r=p["r"].copy(), v_leak=p["v_leak"].copy(),
+                       v_threshold=p["v_threshold"].copy(), v_reset=v_reset.copy(), metadata={KEY: _dumps(meta)})
+    if layer.kind == "cuba_lif":
+        return nir.CubaLIF(tau_syn=p["tau_syn_s"].copy(), tau_mem=p["tau_mem_s"].copy(), r=p["r"].copy(),
+                           v_leak=p["v_leak"].copy(), v_threshold=p["v_threshold"].copy(), v_reset=v_reset.copy(),
+                           w_in=p["w_in"] * p["tau_syn_s"] / dt, metadata={KEY: _dumps(meta)})
+    if layer.kind == "li":
+        meta["v_init"] = _compact(p["v_init"])
+        return nir.LI(tau=p["tau_s"].copy(), r=p["r"].copy(), v_leak=p["v_leak"].copy(), metadata={KEY: _dumps(meta)})
+    if layer.kind == "sigma_delta":
+        meta.update(v_threshold=_compact(p["v_threshold"]), activation="relu",
+                    payload_step=float(layer.options.get("payload_step", 0.0) or 0.0),
+                    note="integrator state is sigma; emits quantized changes of relu(sigma + b); "
+                         "the Affine bias is an offset, not integrated")
+        return nir.I(r=ones / dt, metadata={KEY: _dumps(meta)})
+    if layer.kind == "readout":
+        meta.update(scale=_compact(p["scale"]), activation=layer.options["activation"],
+                    decode=layer.options.get("decode", "mean"),
+                    note="integrator state is acc; output activation(scale * acc / T_l) ('mean') or "
+                         "activation(scale * (sigma + b)) ('sum')")
+        return nir.I(r=ones / dt, metadata={KEY: _dumps(meta)})
+    raise UnsupportedNodeError(f"cannot write layer {layer.name!r} of kind {layer.kind!r} to NIR")
+
+
+def write_network(network: SpikingNetwork, path: str | Path) -> Path:
+    """Write ``network`` to the NIR file ``path`` atomically (temporary file, then rename)."""
+    import nir
+
+    path = Path(path)
+    graph = network_to_nir(network)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        nir.write(tmp, graph)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# ----------------------------------------------------------------------------------------
+# reading
+
+
+def read_network(path: str | Path, *, dt_s: float | None = None, input_encoding: str | None = None
+                 ) -> SpikingNetwork:
+    """Read a NIR file written by :func:`write_network` or by another tool (see the module docstring)."""
+    import nir
+
+    path = Path(path)
+    if not path.is_file():
+        raise NetworkFileError(f"{path}: NIR file does not exist")
+    _prescan(path)
+    try:
+        graph = nir.read(path)
+    except Exception as exc:  # h5py/nir raise OSError, KeyError, ValueError, AssertionError, TypeError
+        raise NetworkFileError(f"{path}: malformed NIR graph ({type(exc).__name__}: {_first_line(exc)})") from None
+    return nir_to_network(graph, dt_s=dt_s, input_encoding=input_encoding, origin=str(path))
+
+
+def _prescan(path: Path) -> None:
+    """Name the first node whose type neither NIR nor neurosim knows, before nir.read asserts on it."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "node" not in f:
+                raise NetworkFileError(f"{path}: not a NIR file (no 'node' group)")
+            node = f["node"]
+            if "nodes" not in node:
+                return
+            for name, item in node["nodes"].items():
+                if "type" not in item:
+                    raise NetworkFileError(f"{path}: node {name!r} has no type")
+                t = item["type"][()]
+                t = t.decode() if isinstance(t, bytes) else str(t)
+                if t not in SUPPORTED:
+                    raise UnsupportedNodeError(f"{path}: node {name!r} of type {t} is not supported "
+                                               f"(supported: {', '.join(SUPPORTED[:-1])})")
+    except (NetworkFileError, UnsupportedNodeError):
+        raise
+    except Exception as exc:
+        raise NetworkFileError(f"{path}: not a NIR (HDF5) file ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | None = None,
+                   origin: str = "<graph>") -> SpikingNetwork:
+    """Lower a feed-forward :class:`nir.NIRGraph` into a :class:`SpikingNetwork`."""
+    gmeta = _loads(getattr(graph, "metadata", None), origin, "graph")
+    if gmeta and gmeta.get("format") not in (None, FORMAT):
+        raise NetworkFileError(f"{origin}: graph metadata format {gmeta.get('format')!r} is not {FORMAT!r}")
+    if gmeta and int(gmeta.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
+        raise NetworkFileError(f"{origin}: neurosim NIR format version {gmeta['format_version']} is newer than "
+                               f"this reader ({FORMAT_VERSION})")
+    dt = float(dt_s) if dt_s is not None else float(gmeta.get("dt_s", 1e-3))
+    chain = _chain(graph, origin)
+
+    layers: list[Layer] = []
+    pending: tuple[np.ndarray, np.ndarray] | None = None  # affine map waiting for its neuron node
+    gain: np.ndarray | None = None
+    size = 0
+    for name, node in chain:
+        t = type(node).__name__
+        meta = _loads(node.metadata, origin, name)
+        if t == "Input":
+            size = int(np.prod(np.asarray(node.input_type["input"]).ravel()))
+            continue
+        if t == "Output":
+            if pending is not None:
+                raise UnsupportedNodeError(f"{origin}: the Affine/Scale before output node {name!r} feeds no neuron "
+                                           "layer (the last node before Output must be a neuron node)")
+            continue
+        if t == "Scale":
+            s = _vec(node.scale, size, origin, name, "scale")
+            if not layers and pending is None:
+                gain = s if gain is None else gain * s
+            elif pending is None:
+                pending = (np.diag(s), np.zeros(size))
+            else:
+                pending = (s[:, None] * pending[0], s * pending[1])
+            continue
+        if t in ("Affine", "Linear"):
+            w = np.asarray(node.weight, dtype=np.float64)
+            if w.ndim != 2:
+                raise UnsupportedNodeError(f"{origin}: node {name!r} of type {t} has a {w.ndim}-D weight; "
+                                           "only 2-D (out, in) weights are supported")
+            b = np.asarray(node.bias, dtype=np.float64) if t == "Affine" else np.zeros(w.shape[0])
+            b = np.broadcast_to(b, (w.shape[0],)).astype(np.float64)
+            if w.shape[1] != size:
+                raise NetworkFileError(f"{origin}: node {name!r} ({t}) takes {w.shape[1]} inputs but receives {size}")
+            pending = (w, b) if pending is None else (w @ pending[0], w @ pending[1] + b)
+            size = w.shape[0]
+            continue
+        if t in NEURON_TYPES:
+            if not layers:
+                in_name, in_node = chain[0]
+                layers.append(_input_layer(in_name, in_node, _loads(in_node.metadata, origin, in_name), gain,
+                                           input_encoding, origin))
+            w, b = pending if pending is not None else (np.eye(size), np.zeros(size))
+            layers.append(_neuron_layer(name, node, t, meta, w, b, dt, origin))
+            pending = None
+            continue
+        raise UnsupportedNodeError(f"{origin}: node {name!r} of type {t} is not supported "
+                                   f"(supported: {', '.join(SUPPORTED[:-1])})")
+    if not layers:
+        raise UnsupportedNodeError(f"{origin}: the graph has no neuron node between Input and Output")
+    metadata = dict(gmeta.get("metadata", {})) if gmeta else {"source_format": "nir"}
+    if gmeta and gmeta.get("layers") and [l.name for l in layers] != list(gmeta["layers"]):
+        raise NetworkFileError(f"{origin}: the graph's chain {[l.name for l in layers]} does not match its "
+                               f"metadata layers {gmeta['layers']}")
+    try:
+        return SpikingNetwork(layers, dt_s=dt, metadata=metadata)
+    except ValidationError as exc:
+        raise NetworkFileError(f"{origin}: {exc}") from None
+
+
+def _input_layer(name, node, meta, gain, input_encoding, origin) -> Layer:
+    size = int(np.prod(np.asarray(node.input_type["input"]).ravel()))
+    encoding = input_encoding or meta.get("encoding", "current")
+    params: dict[str, Any] = {"gain": 1.0 if gain is None else gain}
+    if "v_init" in meta and encoding == "regular":
+        params["v_init"] = meta["v_init"]
+    options: dict[str, Any] = {"encoding": encoding}
+    if meta.get("payload_step"):
+        options["payload_step"] = float(meta["payload_step"])
+    try:
+        return Layer(name, "input", size, params=params, options=options)
+    except ValidationError as exc:
+        raise NetworkFileError(f"{origin}: input node {name!r}: {exc}") from None
+
+
+def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
+    n = w.shape[0]
+
+    def vec(attr, value=None):
+        return _vec(getattr(node, attr) if value is None else value, n, origin, name, attr)
+
+    kind = meta.get("kind")
+    expected = {"IF": ("if",), "LIF": ("lif",), "CubaLIF": ("cuba_lif",), "LI": ("li",),
+                "I": ("sigma_delta", "readout")}[t]
+    if kind is not None and kind not in expected:
+        raise NetworkFileError(f"{origin}: node {name!r} of type {t} says neurosim kind {kind!r}")
+    params: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    if t in ("IF", "I"):
+        factor = dt * vec("r")
+        if not np.allclose(factor, 1.0, rtol=1e-12, atol=0.0):
+            w, b = factor[:, None] * w, factor * b
+    if t in ("IF", "LIF", "CubaLIF"):
+        reset = meta.get("reset", "zero")
+        options["reset"] = reset
+        params["v_threshold"] = vec("v_threshold")
+        params["v_init"] = meta.get("v_init", 0.0)
+        if reset == "zero":
+            params["v_reset"] = vec("v_reset") if node.v_reset is not None else 0.0
+    if t == "IF":
+        kind = "if"
+    elif t == "LIF":
+        kind = "lif"
+        params.update(tau_s=vec("tau"), r=vec("r"), v_leak=vec("v_leak"))
+    elif t == "CubaLIF":
+        kind = "cuba_lif"
+        tau_syn = vec("tau_syn")
+        params.update(tau_syn_s=tau_syn, tau_mem_s=vec("tau_mem"), r=vec("r"), v_leak=vec("v_leak"),
+                      w_in=vec("w_in") * dt / tau_syn)
+    elif t == "LI":
+        kind = "li"
+        params.update(tau_s=vec("tau"), r=vec("r"), v_leak=vec("v_leak"), v_init=meta.get("v_init", 0.0))
+    elif kind == "sigma_delta":
+        params["v_threshold"] = meta.get("v_threshold", 0.0)
+        if meta.get("payload_step"):
+            options["payload_step"] = float(meta["payload_step"])
+    elif kind == "readout":
+        params["scale"] = meta.get("scale", 1.0)
+        options.update(activation=meta.get("activation", "identity"), decode=meta.get("decode", "mean"))
+    else:
+        raise UnsupportedNodeError(f"{origin}: node {name!r} of type I (a plain integrator) is not supported; "
+                                   "neurosim reads I nodes only as its sigma_delta/readout layers (metadata kind)")
+    try:
+        return Layer(name, kind, n, params=params, options=options, connection=Connection(w, b))
+    except ValidationError as exc:
+        raise NetworkFileError(f"{origin}: node {name!r} ({t}): {exc}") from None
+
+
+def _chain(graph, origin: str) -> list[tuple[str, Any]]:
+    """The nodes from the single Input to the single Output, checking it is a simple chain."""
+    nodes = graph.nodes
+    types = {name: type(node).__name__ for name, node in nodes.items()}
+    for name, t in types.items():
+        if t == "NIRGraph":
+            raise UnsupportedNodeError(f"{origin}: node {name!r} of type NIRGraph (a subgraph) is not supported")
+    inputs = [n for n, t in types.items() if t == "Input"]
+    outputs = [n for n, t in types.items() if t == "Output"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise UnsupportedNodeError(f"{origin}: graph has {len(inputs)} Input and {len(outputs)} Output nodes; "
+                                   "only single-input, single-output chains are supported")
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    pred: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in graph.edges:
+        if a not in nodes or b not in nodes:
+            raise NetworkFileError(f"{origin}: edge ({a!r}, {b!r}) names a node that does not exist")
+        succ[a].append(b)
+        pred[b].append(a)
+    chain, seen, name = [], set(), inputs[0]
+    while True:
+        if name in seen:
+            raise UnsupportedNodeError(f"{origin}: recurrent edge into node {name!r} of type {types[name]}: "
+                                       "only feed-forward chains are supported")
+        seen.add(name)
+        chain.append((name, nodes[name]))
+        if len(pred[name]) > (0 if name == inputs[0] else 1):
+            raise UnsupportedNodeError(f"{origin}: node {name!r} of type {types[name]} has {len(pred[name])} incoming "
+                                       "edges (recurrence or merge): only feed-forward chains are supported")
+        if name == outputs[0]:
+            break
+        nxt = succ[name]
+        if len(nxt) != 1:
+            what = "no outgoing edge" if not nxt else f"{len(nxt)} outgoing edges (a branch)"
+            raise UnsupportedNodeError(f"{origin}: node {name!r} of type {types[name]} has {what}: "
+                                       "only feed-forward chains from Input to Output are supported")
+        name = nxt[0]
+    if succ[outputs[0]]:
+        raise UnsupportedNodeError(f"{origin}: output node {outputs[0]!r} has outgoing edges")
+    stray = [n for n in nodes if n not in seen]
+    if stray:
+        raise UnsupportedNodeError(f"{origin}: node {stray[0]!r} of type {types[stray[0]]} is not on the "
+                                   "Input-to-Output chain")
+    return chain
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+
+
+def _vec(value, n: int, origin: str, name: str, attr: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    try:
+        return np.broadcast_to(arr.reshape(-1) if arr.size == n else arr, (n,)).astype(np.float64)
+    except ValueError:
+        raise NetworkFileError(f"{origin}: node {name!r}: {attr} has shape {arr.shape}, expected ({n},) "
+                               "or a scalar") from None
+
+
+def _compact(arr: np.ndarray) -> Any:
+    arr = np.asarray(arr, dtype=np.float64)
+    return float(arr[0]) if arr.size and np.all(arr == arr[0]) else arr.tolist()
+
+
+def _dumps(obj: dict) -> str:
+    return json.dumps(_plain(obj), allow_nan=False)
+
+
+def _loads(metadata: Any, origin: str, where: str) -> dict:
+    if not isinstance(metadata, dict) or KEY not in metadata:
+        return {}
+    raw = metadata[KEY]
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf8")
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise NetworkFileError(f"{origin}: {where}: metadata['{KEY}'] is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise NetworkFileError(f"{origin}: {where}: metadata['{KEY}'] is not a JSON object")
+    return value
+
+
+def _unique(name: str, nodes: dict, reserved: list[str]) -> str:
+    if name in nodes or name in reserved:
+        raise ValidationError(f"NIR node name {name!r} collides with a layer name; rename the layer")
+    return name
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,506 @@
+"""The reference engine: numpy, vectorised over all samples, the backend others are tested against.
+
+It follows the discrete-time semantics of :mod:`neurosim.network` exactly (one-step synaptic
+delay, layer ``l`` enabled from step ``l``, the per-kind updates and the counting rules) and
+runs every sample of the batch at once: state arrays have shape ``(N, n_l)``, float64 by
+default.
+
+Its cost follows the work actually done, with results identical to the plain step-by-step
+algorithm (up to the order of floating-point additions in the readout):
+
+* **Constant inputs.** The ``regular`` encoding only steps the neurons whose drive ``gain*x``
+  is nonzero (a zero pixel never spikes); a ``current`` input is a constant message, so the
+  next layer's synaptic input is computed once and reused; ``graded`` input sends at step 0
+  only.
+* **Silent neurons.** Synaptic input ``W @ m`` is gathered only over the presynaptic neurons
+  (columns) and samples (rows) that emitted a nonzero message this step; a step where no
+  neuron of a layer emitted skips the product altogether. A ``sigma_delta`` layer that
+  neither received nor emitted at the previous step is at a fixed point and is skipped.
+* **Absent synapses.** When few messages arrive the product switches to scipy sparse
+  matrices (messages x sparse weights, work ~ messages x fan-out); dense BLAS otherwise,
+  which is faster per operation by two orders of magnitude.
+* **Linear readout.** A ``readout`` (or ``li`` with an exact accumulator) is linear in its
+  input, so the messages it receives are summed over the window and multiplied by ``W``
+  once: ``sum_k W m[k-1] = W sum_k m[k-1]``. Only the active-update count needs the
+  per-step presynaptic pattern (one boolean product with the synapse mask, or O(N) for a
+  fully connected layer).
+
+Determinism: the only randomness is the ``bernoulli`` input encoding, drawn from
+``numpy.random.default_rng(seed)`` as an ``(N, n)`` array per step, as the contract says.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neurosim.backends import BackendResult
+from neurosim.errors import ValidationError
+from neurosim.network import Layer, SpikingNetwork
+
+NAME = "reference"
+
+#: Dense BLAS is this many times cheaper per multiply-add than scipy's sparse product
+#: (measured on AMD EPYC, float64, 2 threads; only the switch point depends on it).
+SPARSE_PENALTY = 60.0
+
+
+def available() -> str | None:
+    return None
+
+
+def version() -> str:
+    from neurosim import __version__
+
+    return __version__
+
+
+def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: int = 0,
+        progress: bool = False, sparse: str = "auto", **options: Any) -> BackendResult:
+    """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps; see the module docstring.
+
+    Parameters
+    ----------
+    network : SpikingNetwork
+    inputs : ndarray, shape (N, d_in)
+        Samples (for the converted autoencoders: pixels in [0, 1]).
+    timesteps : int
+        ``T``, number of steps of ``network.dt_s`` seconds.
+    seed : int
+        Seed of the ``bernoulli`` input stream.
+    progress : bool
+        Show a tqdm bar over the steps.
+    sparse : {'auto', 'never', 'always'}
+        Product strategy for synaptic input (results are the same, only the speed differs).
+    """
+    if options:
+        raise ValidationError(f"reference backend: unknown option(s) {sorted(options)}")
+    if sparse not in ("auto", "never", "always"):
+        raise ValidationError(f"reference backend: sparse must be 'auto', 'never' or 'always', got {sparse!r}")
+    x = np.asarray(inputs, dtype=np.float64)
+    T = int(timesteps)
+    n_samples = x.shape[0]
+    layers = network.layers
+    L = len(layers)
+    for layer in layers[:-1]:
+        if not layer.spiking:  # also refused by SpikingNetwork; kept for networks built by hand
+            raise ValidationError(f"layer {layer.name!r} ({layer.kind}) emits nothing: only the last layer "
+                                  "can be non-spiking")
+
+    source = _InputLayer(layers[0], x, seed)
+    stages = [_build(layer, n_samples, sparse, network.dt_s) for layer in layers[1:]]
+    counts = [np.zeros((n_samples, layer.size), dtype=np.int64) for layer in layers]
+    active = [0] * L
+
+    steps = range(T)
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc="reference", unit="step", leave=False)
+    # previous[l]: what layer l emitted at the previous step (None: nothing nonzero)
+    previous: list[_Message | None] = [None] * L
+    for k in steps:
+        current: list[_Message | None] = [None] * L
+        # deepest layer first: the input layer reuses its message buffer
+        for l in range(min(k, L - 1), 0, -1):  # layer l is enabled from step l
+            current[l], n_active = stages[l - 1].step(previous[l - 1])
+            active[l] += n_active
+        current[0], n_active = source.step(k)
+        active[0] += n_active
+        for l, msg in enumerate(current):
+            if msg is not None:
+                msg.add_counts(counts[l])
+        previous = current
+    window = T - (L - 1)
+    last = layers[-1]
+    if last.kind in ("readout", "li"):
+        outputs = stages[-1].decode(window)
+    else:  # a spiking last layer: its spike rates over its window
+        outputs = counts[-1] / window
+    info = {"engine": "numpy", "dtype": "float64",
+            "products": {layer.name: stage.stats for layer, stage in zip(layers[1:], stages)}}
+    return BackendResult(spike_counts=counts, active_updates=[int(a) for a in active], outputs=outputs, info=info)
+
+
+# --------------------------------------------------------------------------------------
+# messages and synaptic input
+
+
+class _Message:
+    """A batch of messages (N, n): dense values, plus which rows/columns carry any.
+
+    ``constant`` marks a message that is the same at every step (the ``current`` input),
+    so the receiving synapses may reuse their product. ``flat`` (optional) holds the flat
+    indices of the nonzero entries when the sender knows them.
+    """
+
+    __slots__ = ("values", "rows", "cols", "nnz", "constant", "flat")
+
+    def __init__(self, values: np.ndarray, constant: bool = False, flat: np.ndarray | None = None):
+        self.values = values
+        self.constant = constant
+        self.flat = flat
+        n_rows, n_cols = values.shape
+        if flat is not None:
+            self.nnz = int(flat.size)
+            self.rows = np.flatnonzero(np.bincount(flat // n_cols, minlength=n_rows))
+            self.cols = np.flatnonzero(np.bincount(flat % n_cols, minlength=n_cols))
+        else:
+            nz = values != 0
+            self.nnz = int(np.count_nonzero(nz))
+            self.rows = np.flatnonzero(nz.any(axis=1))
+            self.cols = np.flatnonzero(nz.any(axis=0))
+
+    def add_counts(self, counts: np.ndarray) -> None:
+        """``counts += (values != 0)``."""
+        if self.flat is not None:
+            counts.ravel()[self.flat] += 1  # flat indices are unique
+        else:
+            counts += self.values != 0
+
+
+class _Synapses:
+    """``W`` (n_out, n_in) with the product strategies of the module docstring."""
+
+    def __init__(self, layer: Layer, mode: str):
+        w = layer.connection.weight
+        self.n_out, self.n_in = w.shape
+        self.wt = np.ascontiguousarray(w.T)  # (n_in, n_out)
+        mask = w != 0
+        self.has_input = mask.any(axis=1)  # neurons with at least one synapse
+        self.n_has_input = int(self.has_input.sum())
+        # fully connected (every neuron with a synapse sees every input): O(N) active counting
+        self.full = bool(mask[self.has_input].all()) if self.n_has_input else True
+        self.mask_t = np.ascontiguousarray(mask.T, dtype=np.float32)
+        self.fan_out = np.count_nonzero(mask, axis=0)  # per presynaptic neuron
+        self.mode = mode
+        self._csr: tuple[Any, Any] | None = None
+        self._const: tuple[_Message, np.ndarray | None, np.ndarray | None] | None = None
+        self.stats = {"dense": 0, "sparse": 0, "skipped": 0, "reused": 0}
+
+    def _sparse(self):
+        if self._csr is None:
+            from scipy import sparse
+
+            self._csr = (sparse.csr_matrix(self.wt), sparse.csr_matrix(self.mask_t))
+        return self._csr
+
+    def receive(self, msg: _Message | None, want_current: bool = True
+                ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(W @ m, received)`` for a batch message; ``(None, None)`` when nothing arrives.
+
+        ``W @ m`` (N, n_out) excludes the bias (None when ``want_current`` is false).
+        ``received`` (N, n_out) bool: a nonzero message arrived on an existing synapse.
+        """
+        if msg is None or msg.nnz == 0:
+            self.stats["skipped"] += 1
+            return None, None
+        if msg.constant and self._const is not None and self._const[0] is msg:
+            self.stats["reused"] += 1
+            return self._const[1], self._const[2]
+        n_samples = msg.values.shape[0]
+        rows, cols = msg.rows, msg.cols
+        all_rows, all_cols = len(rows) == n_samples, len(cols) == self.n_in
+        work_dense = len(rows) * len(cols) * self.n_out
+        work_sparse = SPARSE_PENALTY * msg.nnz * float(self.fan_out[cols].mean())
+        use_sparse = self.mode == "always" or (self.mode == "auto" and work_sparse < work_dense)
+        sub = msg.values if all_rows else msg.values[rows]
+        if not all_cols:
+            sub = sub[:, cols]
+        cur = rec = None
+        if use_sparse:
+            from scipy import sparse
+
+            self.stats["sparse"] += 1
+            wt, mask_t = self._sparse()
+            if not all_cols:
+                wt, mask_t = wt[cols], mask_t[cols]
+            sub_csr = sparse.csr_matrix(sub)
+            if want_current:
+                cur = (sub_csr @ wt).toarray()
+            if not self.full:
+                ind = sparse.csr_matrix((np.ones(sub_csr.nnz, dtype=np.float32), sub_csr.indices,
+                                         sub_csr.indptr), shape=sub_csr.shape)
+                rec = (ind @ mask_t).toarray() > 0
+        else:
+            self.stats["dense"] += 1
+            if want_current:
+                cur = sub @ (self.wt if all_cols else self.wt[cols])
+            if not self.full:
+                rec = ((sub != 0).astype(np.float32) @ (self.mask_t if all_cols else self.mask_t[cols])) > 0
+        if self.full:
+            rec = np.repeat(self.has_input[None, :], len(rows), axis=0)
+        if not all_rows:
+            if cur is not None:
+                full_cur = np.zeros((n_samples, self.n_out))
+                full_cur[rows] = cur
+                cur = full_cur
+            full_rec = np.zeros((n_samples, self.n_out), dtype=bool)
+            full_rec[rows] = rec
+            rec = full_rec
+        if msg.constant:
+            self._const = (msg, cur, rec)
+        return cur, rec
+
+    def received_count(self, msg: _Message | None) -> int:
+        """Number of (sample, neuron) pairs with a nonzero message on an existing synapse."""
+        if msg is None or msg.nnz == 0:
+            return 0
+        if self.full:
+            return len(msg.rows) * self.n_has_input
+        _, rec = self.receive(msg, want_current=False)
+        return int(np.count_nonzero(rec))
+
+
+# --------------------------------------------------------------------------------------
+# the input layer
+
+
+class _InputLayer:
+    """Layer 0: encodes the samples ``x`` (N, n) as messages; see :mod:`neurosim.network`."""
+
+    def __init__(self, layer: Layer, x: np.ndarray, seed: int):
+        self.layer = layer
+        self.encoding = layer.options["encoding"]
+        self.drive = layer.params["gain"][None, :] * x  # gain * x, (N, n)
+        self.nonzero_drive = int(np.count_nonzero(self.drive))
+        self.shape = self.drive.shape
+        self.step_size = float(layer.options.get("payload_step", 0.0) or 0.0)
+        if self.encoding == "regular":
+            v_init = np.broadcast_to(layer.params["v_init"][None, :], self.shape)
+            # only entries that can ever spike are stepped: nonzero drive, or an initial v above 1
+            self.idx = np.flatnonzero((self.drive != 0) | (v_init > 1.0))
+            self.d = self.drive.ravel()[self.idx]
+            self.v = np.array(v_init.ravel()[self.idx], dtype=np.float64)
+            self.zero_drive = self.d == 0
+            self.buffer = np.zeros(self.shape)
+            self.prev = np.empty(0, dtype=np.int64)
+        elif self.encoding == "bernoulli":
+            self.p = np.clip(self.drive, 0.0, 1.0)
+            self.zero = self.drive == 0
+            self.rng = np.random.default_rng(seed)
+        elif self.encoding == "current":
+            self.msg = _Message(np.array(self.drive), constant=True) if self.nonzero_drive else None
+
+    def step(self, k: int) -> tuple[_Message | None, int]:
+        """Messages emitted at step ``k`` and the number of active neuron updates."""
+        enc = self.encoding
+        if enc == "regular":
+            self.v += self.d
+            spike = self.v > 1.0
+            self.v -= spike
+            flat = self.buffer.ravel()
+            flat[self.prev] = 0.0
+            self.prev = self.idx[spike]
+            flat[self.prev] = 1.0
+            n_active = self.nonzero_drive + int(np.count_nonzero(spike & self.zero_drive))
+            return (_Message(self.buffer, flat=self.prev) if self.prev.size else None), n_active
+        if enc == "bernoulli":
+            spikes = self.rng.random(self.shape) < self.p
+            n_active = self.nonzero_drive + int(np.count_nonzero(spikes & self.zero))
+            return _Message(spikes.astype(np.float64)), n_active
+        if enc == "current":
+            return self.msg, self.nonzero_drive
+        # graded: delta encoding of a static input, once at step 0
+        if k > 0:
+            return None, 0
+        payload = quantize(self.drive, self.step_size)
+        n_active = int(np.count_nonzero((self.drive != 0) | (payload != 0)))
+        return _Message(payload), n_active
+
+
+def quantize(values: np.ndarray, step: float) -> np.ndarray:
+    """``round(p / step) * step`` (exact float payloads when ``step`` is 0)."""
+    if not step:
+        return values
+    return np.round(values / step) * step
+
+
+# --------------------------------------------------------------------------------------
+# neuron layers: one builder per kind
+
+
+class _Stage:
+    """A layer ``l >= 1``: its synapses from layer ``l-1`` and its neuron state."""
+
+    def __init__(self, layer: Layer, n_samples: int, mode: str, dt_s: float):
+        self.layer = layer
+        self.syn = _Synapses(layer, mode)
+        self.bias = layer.connection.bias[None, :]
+        self.shape = (n_samples, layer.size)
+        self.dt_s = dt_s
+        self.n_enabled = 0
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.syn.stats
+
+    def current(self, msg: _Message | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``I = W @ m + b`` (N, n) and the received pattern (None when nothing arrived)."""
+        cur, rec = self.syn.receive(msg)
+        if cur is None:
+            return self.bias, None  # broadcasts against (N, n)
+        return cur + self.bias, rec
+
+    @staticmethod
+    def active_count(rec: np.ndarray | None, emitted: np.ndarray | None) -> int:
+        if rec is None:
+            return 0 if emitted is None else int(np.count_nonzero(emitted))
+        if emitted is None:
+            return int(np.count_nonzero(rec))
+        return int(np.count_nonzero(rec | emitted))
+
+
+class _Threshold(_Stage):
+    """Shared threshold-and-reset of if/lif/cuba_lif: spike if ``v > v_threshold``."""
+
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        p = layer.params
+        self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64)
+        self.v_th = p["v_threshold"][None, :]
+        self.subtract = layer.options["reset"] == "subtract"
+        self.v_reset = p.get("v_reset", np.zeros(layer.size))[None, :]
+
+    def fire(self, rec: np.ndarray | None) -> tuple[_Message | None, int]:
+        spikes = self.v > self.v_th
+        n_active = self.active_count(rec, spikes)
+        if not spikes.any():
+            return None, n_active
+        if self.subtract:
+            self.v -= spikes * self.v_th
+        else:
+            self.v = np.where(spikes, self.v_reset, self.v)
+        return _Message(spikes.astype(np.float64)), n_active
+
+
+class _IF(_Threshold):
+    def step(self, msg):
+        cur, rec = self.current(msg)
+        self.v += cur
+        return self.fire(rec)
+
+
+class _LIF(_Threshold):
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        p = layer.params
+        self.a = (dt_s / p["tau_s"])[None, :]
+        self.leak = p["v_leak"][None, :]
+        self.r = p["r"][None, :]
+
+    def step(self, msg):
+        cur, rec = self.current(msg)
+        self.v += self.a * (self.leak - self.v) + self.a * self.r * cur
+        return self.fire(rec)
+
+
+class _CubaLIF(_Threshold):
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        p = layer.params
+        self.a_syn = (dt_s / p["tau_syn_s"])[None, :]
+        self.a_mem = (dt_s / p["tau_mem_s"])[None, :]
+        self.leak = p["v_leak"][None, :]
+        self.r = p["r"][None, :]
+        self.w_in = p["w_in"][None, :]
+        self.i_syn = np.zeros(self.shape)
+
+    def step(self, msg):
+        cur, rec = self.current(msg)
+        self.i_syn += -self.a_syn * self.i_syn + self.w_in * cur
+        self.v += self.a_mem * (self.leak - self.v) + self.a_mem * self.r * self.i_syn
+        return self.fire(rec)
+
+
+class _LI(_Stage):
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        p = layer.params
+        self.a = (dt_s / p["tau_s"])[None, :]
+        self.leak = p["v_leak"][None, :]
+        self.r = p["r"][None, :]
+        self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64)
+        self.v_sum = np.zeros(self.shape)
+
+    def step(self, msg):
+        cur, rec = self.current(msg)
+        self.v += self.a * (self.leak - self.v) + self.a * self.r * cur
+        self.v_sum += self.v
+        return None, self.active_count(rec, None)
+
+    def decode(self, window: int) -> np.ndarray:
+        """Mean membrane over the layer's window."""
+        return self.v_sum / window
+
+
+class _SigmaDelta(_Stage):
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        self.sigma = np.zeros(self.shape)
+        self.a_sent = np.zeros(self.shape)
+        self.v_th = layer.params["v_threshold"][None, :]
+        self.step_size = float(layer.options.get("payload_step", 0.0) or 0.0)
+        self.settled = False  # neither received nor emitted at the previous enabled step
+
+    def step(self, msg):
+        cur, rec = self.syn.receive(msg)
+        if cur is None and self.settled:
+            return None, 0  # same sigma and a_sent as the step before, which emitted nothing
+        if cur is not None:
+            self.sigma += cur
+        delta = np.maximum(self.sigma + self.bias, 0.0) - self.a_sent
+        payload = np.where(np.abs(delta) >= self.v_th, quantize(delta, self.step_size), 0.0)
+        emitted = payload != 0
+        any_emitted = bool(emitted.any())
+        if any_emitted:
+            self.a_sent += payload
+        self.settled = cur is None and not any_emitted
+        n_active = self.active_count(rec, emitted)
+        return (_Message(payload) if any_emitted else None), n_active
+
+
+class _Readout(_Stage):
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        self.msg_sum: np.ndarray | None = None  # sum over enabled steps of the messages received
+        self.scale = layer.params["scale"][None, :]
+
+    def step(self, msg):
+        self.n_enabled += 1
+        if msg is None or msg.nnz == 0:
+            return None, 0
+        # linear in its input: accumulate the messages, multiply by W once in decode()
+        if self.msg_sum is None:
+            self.msg_sum = np.zeros(msg.values.shape)
+        self.msg_sum += msg.values
+        return None, self.syn.received_count(msg)
+
+    def decode(self, window: int) -> np.ndarray:
+        """``activation(scale * acc / T_l)`` ('mean') or ``activation(scale * (sigma + b))`` ('sum')."""
+        sigma = np.zeros(self.shape) if self.msg_sum is None else self.msg_sum @ self.syn.wt
+        if self.layer.options.get("decode", "mean") == "sum":
+            value = self.scale * (sigma + self.bias)
+        else:
+            value = self.scale * (sigma + self.n_enabled * self.bias) / window
+        return activation(value, self.layer.options.get("activation", "identity"))
+
+
+_BUILDERS = {"if": _IF, "lif": _LIF, "cuba_lif": _CubaLIF, "li": _LI, "sigma_delta": _SigmaDelta,
+             "readout": _Readout}
+
+
+def _build(layer: Layer, n_samples: int, mode: str, dt_s: float) -> _Stage:
+    builder = _BUILDERS.get(layer.kind)
+    if builder is None:
+        raise ValidationError(f"cannot build layer {layer.name!r} of kind {layer.kind!r} on backend reference")
+    return builder(layer, n_samples, mode, dt_s)
+
+
+def activation(value: np.ndarray, name: str) -> np.ndarray:
+    """Readout output nonlinearity: 'identity', 'sigmoid' (``1 / (1 + exp(-z))``) or 'relu'."""
+    if name == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * value))  # the logistic function, without overflow
+    if name == "relu":
+        return np.maximum(value, 0.0)
+    return np.array(value, dtype=np.float64)
