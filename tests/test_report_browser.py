@@ -83,3 +83,37 @@ def test_a_broken_image_is_detected(tmp_path):
         finally:
             browser.close()
     assert images == [False]
+
+
+def test_live_training_page_renders_in_chromium():
+    """`neurosim train --live`'s page: status text follows the epochs, both images decode."""
+    from playwright.sync_api import sync_playwright
+
+    from neurosim.live import LiveView
+    from test_live import _fake_epoch
+
+    view = LiveView(port=0)
+    url = view.start()
+    messages = []
+    try:
+        _fake_epoch(view, 1)
+        with sync_playwright() as p:
+            browser = _browser(p)
+            try:
+                page = browser.new_page(viewport={"width": 1100, "height": 900})
+                page.on("console", lambda msg: messages.append((msg.type, msg.text)))
+                page.goto(url, wait_until="load")
+                page.wait_for_function("() => document.getElementById('status').textContent.includes('epoch 1')")
+                _fake_epoch(view, 2)
+                page.wait_for_function("() => document.getElementById('status').textContent.includes('epoch 2')",
+                                       timeout=10_000)
+                page.wait_for_function("() => Array.from(document.images).every(i => i.complete && "
+                                       "i.naturalWidth > 0 && i.src.endsWith('e=2'))", timeout=10_000)
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        view.stop()
+    errors = [text for kind, text in messages if kind == "error"]
+    assert not errors, errors
