@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from neurosim.errors import UnsupportedNodeError, ValidationError
+from neurosim.backends import reference
 from neurosim.network import Layer, SpikingNetwork
 
 #: memory budget (entries) of one chunk's (T, C, n_input) input raster; sets the default chunk
@@ -52,9 +53,11 @@ def chunk_bounds(num_samples: int, chunk_size: int | None, network: SpikingNetwo
 
 
 def quantize(values: np.ndarray, step: float) -> np.ndarray:
-    """``round(p / step) * step`` (round half to even, as numpy); ``step == 0`` -> ``values``."""
-    values = np.asarray(values, dtype=np.float64)
-    return values if not step else np.round(values / step) * step
+    """``round(p / step) * step`` (numpy's round half to even); ``step == 0`` -> ``values``.
+
+    The reference engine's own function, so that every backend quantises the same way.
+    """
+    return reference.quantize(np.asarray(values, dtype=np.float64), step)
 
 
 def payload_step(layer: Layer) -> float:
@@ -106,27 +109,24 @@ def decode_outputs(network: SpikingNetwork, timesteps: int, counts: np.ndarray,
                    state_sum: np.ndarray | None) -> np.ndarray:
     """Decoded outputs (N, d_out) of the last layer (see :mod:`neurosim.network`).
 
-    ``counts`` are the last layer's spike counts; ``state_sum`` is the readout accumulator
-    ``acc`` or, for ``li``, the membrane summed over the layer's window.
+    ``counts`` are the last layer's spike counts. ``state_sum`` is, for a ``readout``, its
+    ``sigma`` (the sum over its window of ``W @ m``, bias excluded) and, for ``li``, the
+    membrane summed over the window.
     """
     last = network.layers[-1]
     window = timesteps - (len(network.layers) - 1)
     if last.kind == "readout":
-        z = last.params["scale"][None, :] * state_sum / window
-        act = last.options.get("activation", "identity")
-        if act == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-z))
-        if act == "relu":
-            return np.maximum(z, 0.0)
-        return z
+        bias = last.connection.bias[None, :]
+        if last.options.get("decode", "mean") == "sum":
+            value = last.params["scale"][None, :] * (state_sum + bias)
+        else:
+            value = last.params["scale"][None, :] * (state_sum + window * bias) / window
+        return reference.activation(value, last.options.get("activation", "identity"))
     if last.kind == "li":
         return state_sum / window
     return counts.astype(np.float64) / window
 
 
-def layer_window(index: int, timesteps: int) -> int:
-    return timesteps - index
-
-
-def iter_layers(network: SpikingNetwork) -> Iterator[tuple[int, Layer]]:
-    return enumerate(network.layers)
+def input_received_steps(layer: Layer, timesteps: int) -> int:
+    """Steps at which an input neuron receives its sample value (all, or step 0 for graded)."""
+    return 1 if layer.options["encoding"] == "graded" else timesteps

@@ -21,8 +21,9 @@ Lowering (one builder per neuron ``kind``, :data:`BUILDERS`)
   ``bernoulli``, whose spikes come from the reference engine's random stream
   (:class:`~neurosim.backends._batch.BernoulliStream`) through a ``TimedArray`` so that counts
   match the reference engine exactly.
-* Counting: ``count`` (spikes) and ``active`` (enabled steps with an incoming synaptic event
-  or a spike) are Brian2 variables; input neurons are active when they spike.
+* Counting: ``count`` (spikes) and ``n_active`` (enabled steps with an incoming synaptic event
+  or a spike; for input neurons, steps that receive a nonzero sample value or spike) are
+  Brian2 variables, read after the run.
 
 Arithmetic is float64. Payload quantisation uses C ``rint`` / ``numpy.rint`` (round half to
 even, like ``numpy.round``). For the compiled targets gcc runs without ``-ffast-math`` and
@@ -112,7 +113,7 @@ class _PopSpec:
     reset: str | None = None
     values: dict[str, np.ndarray] = field(default_factory=dict)  # per-neuron (n,), tiled over copies
     graded: bool = False  # messages carry 'payload'
-    state_sum: str | None = None  # variable decoded as the output ('acc' | 'v_sum')
+    state_sum: str | None = None  # variable decoded as the output ('sigma' | 'v_sum')
     uses_rint: bool = False
     bernoulli: bool = False
 
@@ -149,19 +150,28 @@ def _spiking_reset(layer: Layer) -> tuple[str, str, dict[str, np.ndarray]]:
 
 
 def _build_input(layer: Layer, l: int, dt_s: float) -> _PopSpec:
+    """Input neurons; ``gx`` is the drive ``gain * x`` (set per chunk), ``q`` the graded payload.
+
+    Active updates: the sample value is an input message at every step (at step 0 for
+    ``graded``), so a neuron with nonzero drive is active whenever it receives it; a spike
+    at zero drive (``regular`` with ``v_init > 1``) counts too.
+    """
     enc = layer.options["encoding"]
+    eqs = "gx : 1 (constant)\ncount : integer\nn_active : integer\n"
+    reset = "count += 1\nn_active += int(gx == 0)"
     if enc == "regular":
-        return _PopSpec("v : 1\ngx : 1 (constant)\ncount : integer\n", update="v += gx",
-                        threshold="v > 1.0", reset="v -= 1.0\ncount += 1", values={"v": layer.params["v_init"]})
+        return _PopSpec(eqs + "v : 1\n", update="v += gx\nn_active += int(gx != 0)", threshold="v > 1.0",
+                        reset="v -= 1.0\n" + reset, values={"v": layer.params["v_init"]})
     if enc == "graded":
-        return _PopSpec("payload : 1\ngx : 1 (constant)\ncount : integer\n",
-                        update="payload = gx * int(t_in_timesteps == 0)", threshold="payload != 0",
-                        reset="count += 1", graded=True)
+        return _PopSpec(eqs + "payload : 1\nq : 1 (constant)\n",
+                        update=("first = int(t_in_timesteps == 0)\npayload = q * first\n"
+                                "n_active += first * int(gx != 0)"),
+                        threshold="payload != 0", reset=reset, graded=True)
     if enc == "current":
-        return _PopSpec("payload : 1\ngx : 1 (constant)\ncount : integer\n", update="payload = gx",
-                        threshold="payload != 0", reset="count += 1", graded=True)
-    return _PopSpec("count : integer\n", threshold="bernoulli_spikes(t, i) > 0.5", reset="count += 1",
-                    bernoulli=True)
+        return _PopSpec(eqs + "payload : 1\n", update="payload = gx\nn_active += int(gx != 0)",
+                        threshold="payload != 0", reset=reset, graded=True)
+    return _PopSpec(eqs, update="n_active += int(gx != 0)", threshold="bernoulli_spikes(t, i) > 0.5",
+                    reset=reset, bernoulli=True)
 
 
 def _build_if(layer: Layer, l: int, dt_s: float) -> _PopSpec:
@@ -219,8 +229,10 @@ def _build_sigma_delta(layer: Layer, l: int, dt_s: float) -> _PopSpec:
 
 
 def _build_readout(layer: Layer, l: int, dt_s: float) -> _PopSpec:
-    return _PopSpec(_HIDDEN_EQS + "acc : 1\n", update=_hidden_head(l) + "acc += I_in\nn_active += int(recv > 0)",
-                    state_sum="acc")
+    """Accumulates ``sigma += W @ m``; the bias term and the decoding are applied afterwards."""
+    return _PopSpec(_HIDDEN_EQS + "sigma : 1\n",
+                    update="recv = got\ngot = 0\nsigma += I_acc\nI_acc = 0\nn_active += int(recv > 0)",
+                    state_sum="sigma")
 
 
 #: neuron kind -> builder(layer, index, dt_s) -> _PopSpec
@@ -272,8 +284,10 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
             setattr(group, var, np.tile(np.asarray(value, dtype=np.float64), copies))
         if l > 0:
             group.b = np.tile(layer.connection.bias, copies)
-        elif "gx" in chunk_inputs:
-            group.gx = chunk_inputs["gx"]
+        else:
+            for var in ("gx", "q"):
+                if var in chunk_inputs:
+                    setattr(group, var, chunk_inputs[var])
         if spec.update:
             group.run_regularly(spec.update, when="groups")  # contained in the group
         objects.append(group)
@@ -294,20 +308,21 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
 
 def _chunk_inputs(layer: Layer, x: np.ndarray, copies: int, stream: BernoulliStream | None,
                   start: int, stop: int) -> dict[str, np.ndarray]:
-    """Per-chunk values of the input layer, padded with zero samples to ``copies``."""
+    """Per-chunk values of the input layer (flat, copy-major), padded with zero samples to ``copies``."""
     pad = copies - (stop - start)
+    gx = input_drive(layer, x[start:stop])
+    if pad:
+        gx = np.concatenate([gx, np.zeros((pad, layer.size))])
+    values = {"gx": gx.ravel()}
     enc = layer.options["encoding"]
+    if enc == "graded":
+        values["q"] = quantize(gx, payload_step(layer)).ravel()
     if enc == "bernoulli":
         spikes = stream.chunk(start, stop)  # (T, c, n)
         if pad:
             spikes = np.concatenate([spikes, np.zeros((spikes.shape[0], pad, layer.size), bool)], axis=1)
-        return {"bernoulli": spikes.reshape(spikes.shape[0], -1).astype(np.float64)}
-    gx = input_drive(layer, x[start:stop])
-    if enc == "graded":
-        gx = quantize(gx, payload_step(layer))
-    if pad:
-        gx = np.concatenate([gx, np.zeros((pad, layer.size))])
-    return {"gx": gx.ravel()}
+        values["bernoulli"] = spikes.reshape(spikes.shape[0], -1).astype(np.float64)
+    return values
 
 
 @contextlib.contextmanager
@@ -327,12 +342,8 @@ def _brian_prefs(b2, target: str):
 def _collect(network: SpikingNetwork, built: _Built, specs: list[_PopSpec], n_real: int,
              counts: list[list[np.ndarray]], active: list[int], state_sums: list[np.ndarray]) -> None:
     for l, (layer, group, spec) in enumerate(zip(network.layers, built.groups, specs)):
-        c = np.asarray(group.count[:], dtype=np.int64).reshape(-1, layer.size)[:n_real]
-        counts[l].append(c)
-        if l == 0:
-            active[l] += int(c.sum())
-        else:
-            active[l] += int(np.asarray(group.n_active[:], dtype=np.int64).reshape(-1, layer.size)[:n_real].sum())
+        counts[l].append(np.asarray(group.count[:], dtype=np.int64).reshape(-1, layer.size)[:n_real])
+        active[l] += int(np.asarray(group.n_active[:], dtype=np.int64).reshape(-1, layer.size)[:n_real].sum())
     last = specs[-1]
     if last.state_sum:
         value = getattr(built.groups[-1], last.state_sum)[:]
@@ -403,10 +414,9 @@ def _run_standalone(b2, network, specs, inputs, timesteps, stream, bounds, copie
         for start, stop in bounds:
             t0 = time.perf_counter()
             chunk = _chunk_inputs(in_layer, inputs, copies, stream, start, stop)
+            run_args = {getattr(built.groups[0], var): chunk[var] for var in ("gx", "q") if var in chunk}
             if built.bernoulli is not None:
-                run_args = {built.bernoulli: chunk["bernoulli"]}
-            else:
-                run_args = {built.groups[0].gx: chunk["gx"]}
+                run_args[built.bernoulli] = chunk["bernoulli"]
             b2.device.run(run_args=run_args, with_output=False)
             timing["run_s"] += time.perf_counter() - t0
             _collect(network, built, specs, stop - start, counts, active, state_sums)

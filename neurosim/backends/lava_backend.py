@@ -114,8 +114,7 @@ def _step_sigma_delta(m, a: np.ndarray, en: bool) -> np.ndarray:
 
 
 def _step_readout(m, a: np.ndarray, en: bool) -> np.ndarray:
-    if en:
-        m.state_sum += a + m.b
+    m.state_sum += a  # sigma = sum of W @ m; bias and decoding are applied after the run
     return np.zeros_like(m.state_sum)
 
 
@@ -166,17 +165,23 @@ def _lava_classes() -> dict[str, Any]:
     from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
     class NeurosimInput(AbstractProcess):
-        """Input layer of ``size`` neurons: encodes ``gx`` (gain * x) or replays ``raster``."""
+        """Input layer of ``size`` neurons: encodes the drive ``gx = gain * x`` or replays ``raster``.
 
-        def __init__(self, *, size: int, encoding: str, gx: np.ndarray, v_init: np.ndarray,
+        ``q`` holds the quantised payloads of the ``graded`` encoding. ``count`` accumulates
+        spikes, ``n_active`` the steps that received a nonzero sample value or spiked.
+        """
+
+        def __init__(self, *, size: int, encoding: str, gx: np.ndarray, q: np.ndarray, v_init: np.ndarray,
                      raster: np.ndarray | None, **kwargs) -> None:
             super().__init__(encoding=encoding, **kwargs)
             self.s_out = OutPort(shape=(size,))
             self.gx = Var(shape=(size,), init=gx)
+            self.q = Var(shape=(size,), init=q)
             self.v = Var(shape=(size,), init=v_init)
             shape = raster.shape if raster is not None else (1, size)
             self.raster = Var(shape=shape, init=raster if raster is not None else np.zeros(shape, bool))
             self.count = Var(shape=(size,), init=0)
+            self.n_active = Var(shape=(size,), init=0)
 
     @implements(proc=NeurosimInput, protocol=LoihiProtocol)
     @requires(CPU)
@@ -184,25 +189,31 @@ def _lava_classes() -> dict[str, Any]:
     class PyNeurosimInputModel(PyLoihiProcessModel):
         s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.float64)
         gx: np.ndarray = LavaPyType(np.ndarray, np.float64)
+        q: np.ndarray = LavaPyType(np.ndarray, np.float64)
         v: np.ndarray = LavaPyType(np.ndarray, np.float64)
         raster: np.ndarray = LavaPyType(np.ndarray, bool)
         count: np.ndarray = LavaPyType(np.ndarray, np.int64)
+        n_active: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
         def run_spk(self) -> None:
             k = self.time_step - 1
             enc = self.proc_params["encoding"]
+            received = self.gx != 0
             if enc == "regular":
                 self.v += self.gx
                 spikes = self.v > 1.0
                 self.v[spikes] -= 1.0
                 msg = spikes.astype(np.float64)
-            elif enc == "graded":  # gx holds the quantised payloads
-                msg = self.gx.copy() if k == 0 else np.zeros_like(self.gx)
+            elif enc == "graded":
+                msg = self.q.copy() if k == 0 else np.zeros_like(self.q)
+                received = received & (k == 0)
             elif enc == "current":
                 msg = self.gx.copy()
             else:  # bernoulli
                 msg = self.raster[k].astype(np.float64)
-            self.count += msg != 0
+            spikes = msg != 0
+            self.count += spikes
+            self.n_active += received | spikes
             self.s_out.send(msg)
 
     class NeurosimNeurons(AbstractProcess):
@@ -316,11 +327,10 @@ def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, co
     in_layer = network.layers[0]
     enc = in_layer.options["encoding"]
     gx = input_drive(in_layer, x)
-    if enc == "graded":
-        gx = quantize(gx, payload_step(in_layer))
+    q = quantize(gx, payload_step(in_layer)) if enc == "graded" else np.zeros_like(gx)
     raster = stream.chunk(start, stop).reshape(timesteps, -1) if stream is not None else None
     v_init = np.tile(in_layer.params.get("v_init", np.zeros(in_layer.size)), copies)
-    source = classes["NeurosimInput"](size=copies * in_layer.size, encoding=enc, gx=gx.ravel(), v_init=v_init,
+    source = classes["NeurosimInput"](size=copies * in_layer.size, encoding=enc, gx=gx.ravel(), q=q.ravel(), v_init=v_init,
                                       raster=raster, name="neurosim_input")
     model_map = {source: classes["PyNeurosimInputModel"]}
     pops, prev, prev_graded = [source], source, enc in ("graded", "current")
@@ -346,9 +356,8 @@ def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, co
     try:
         source.run(condition=RunSteps(num_steps=timesteps), run_cfg=cfg)
         for l, pop in enumerate(pops):
-            c = np.asarray(pop.count.get(), dtype=np.int64).reshape(copies, -1)
-            counts[l].append(c)
-            active[l] += int(c.sum()) if l == 0 else int(np.asarray(pop.n_active.get(), dtype=np.int64).sum())
+            counts[l].append(np.asarray(pop.count.get(), dtype=np.int64).reshape(copies, -1))
+            active[l] += int(np.asarray(pop.n_active.get(), dtype=np.int64).sum())
         if network.layers[-1].kind in ("readout", "li"):
             state_sums.append(np.asarray(pops[-1].state_sum.get(), dtype=np.float64).reshape(copies, -1))
     finally:
