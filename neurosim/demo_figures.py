@@ -587,9 +587,12 @@ def fidelity_vs_timesteps(rows: list[dict[str, Any]], ann_mse: dict[str, float],
         if value is not None and model in MODEL_COLORS:
             axes[1].axhline(value, color=MODEL_COLORS[model], ls=":", lw=1.2,
                             label=f"{model} ANN MACs" + (" (effective)" if model == "sparse" else ""))
+    ts = sorted({int(r["timesteps"]) for r in rows})
     for ax in axes:
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        ax.set_xticks(ts)
+        ax.set_xticklabels([str(t) for t in ts])
         ax.set_xlabel("timesteps T (simulation steps per inference)")
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("reconstruction MSE vs input (pixel²)")
@@ -612,43 +615,58 @@ def fidelity_vs_timesteps(rows: list[dict[str, Any]], ann_mse: dict[str, float],
 
 
 def backend_agreement(entries: list[dict[str, Any]]) -> ReportFigure:
-    """Spike-count differences of other backends against the reference engine.
+    """Spike counts of other backends against the reference engine, one panel per backend.
 
-    ``entries``: dicts with ``backend``, ``model``, ``coding``, ``diff`` (array of
-    backend - reference spike counts over (sample, neuron) pairs, or None),
-    ``identical_fraction``, ``synops_rel_diff``, ``note``.
+    ``entries``: dicts with ``backend``, ``model``, ``coding``, ``samples``, ``timesteps``,
+    ``counts_reference`` and ``counts_backend`` (spike counts over all (sample, neuron)
+    pairs of the spiking layers; absent when the backend did not run), ``identical_fraction``,
+    ``max_abs_diff``, ``synops_rel_diff`` and ``note``.
     """
     plt = _plt()
-    n = max(len(entries), 1)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.6, 3.3), squeeze=False)
-    for ax, e in zip(axes[0], entries):
-        label = f"{e['backend']} vs reference\n{e.get('model', '')} SNN, {e.get('coding', '')} coding"
-        ax.set_title(label, fontsize=8.5)
-        ax.set_xlabel("spike count difference (spikes)")
-        ax.set_ylabel("(sample, neuron) pairs (count)")
-        diff = e.get("diff")
-        if diff is None:
-            ax.text(0.5, 0.5, "\n".join(_wrap(e.get("note") or "not run", 34)), ha="center", va="center",
-                    transform=ax.transAxes, fontsize=8, color="0.35")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            continue
-        diff = np.asarray(diff).ravel()
-        lo, hi = min(int(diff.min()), -2), max(int(diff.max()), 2)
-        bins = np.arange(lo, hi + 2) - 0.5
-        ax.hist(diff, bins=bins, color=MODEL_COLORS.get(e.get("model"), "0.4"))
-        ax.set_yscale("log")
-        ax.set_ylim(0.5, max(len(diff), 1) * 3)
-        ax.text(0.03, 0.97, f"identical: {e['identical_fraction'] * 100:.2f}%\n"
-                            f"max |diff|: {int(np.abs(diff).max())}\n"
-                            f"synaptic ops: {e['synops_rel_diff'] * 100:+.2f}%",
-                ha="left", va="top", transform=ax.transAxes, fontsize=7.5)
-    title = "Backend agreement: the same network on independent simulators"
+    backends = list(dict.fromkeys(e["backend"] for e in entries))
+    fig, axes = plt.subplots(1, len(backends), figsize=(4.6 * len(backends) + 0.4, 4.2), squeeze=False,
+                             layout="constrained")
+    coding_colors = {"rate": "#DD8452", "graded": "#8172B3"}
+    for ax, backend in zip(axes[0], backends):
+        ax.set_title(f"{backend} vs reference engine")
+        ax.set_xlabel("spike count per (sample, neuron), reference (spikes)")
+        ax.set_ylabel(f"same, {backend} (spikes)")
+        lines, top = [], 1
+        for e in (e for e in entries if e["backend"] == backend):
+            label = f"{e.get('model', '')} SNN, {e.get('coding', '')} coding"
+            if e.get("counts_reference") is None:
+                lines.append(f"{label}: not run ({e.get('note') or 'unavailable'})")
+                continue
+            ref, other = np.asarray(e["counts_reference"]), np.asarray(e["counts_backend"])
+            pairs, mult = np.unique(np.stack([ref, other], axis=1), axis=0, return_counts=True)
+            top = max(top, int(pairs.max()))
+            ax.scatter(pairs[:, 0], pairs[:, 1], s=12 + 14 * np.log10(mult), alpha=0.75, lw=0,
+                       color=coding_colors.get(e.get("coding"), "0.4"),
+                       marker="o" if e.get("coding") == "rate" else "s", label=label)
+            lines.append(f"{label}, {e.get('samples')} digits x {e.get('timesteps')} steps: "
+                         f"{e['identical_fraction'] * 100:.2f}% identical, max |diff| {e['max_abs_diff']}, "
+                         f"synaptic ops {e['synops_rel_diff'] * 100:+.2f}%")
+        ax.plot([0, top], [0, top], color="0.3", lw=0.8, ls=":", zorder=0, label="perfect agreement")
+        ax.set_xlim(-0.5, top + 0.5)
+        ax.set_ylim(-0.5, top + 0.5)
+        ax.set_aspect("equal", adjustable="box")
+        if any(e.get("counts_reference") is not None for e in entries if e["backend"] == backend):
+            ax.legend(loc="upper left", fontsize=7)
+        ax.text(0.98, 0.02, "\n".join(_wrap_all(lines, 58)), transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=6.5, bbox=dict(facecolor="white", alpha=0.9, lw=0))
+    title = "Backend agreement: the same spiking network on independent simulators"
     _title(fig, title)
-    fig.tight_layout()
     return ReportFigure("backend_agreement", title,
-                        "A tall bar at 0 means the simulators emit the same spike counts; the bar is 'at least 99% "
-                        "identical, none off by more than 1, synaptic ops within 1%'.", fig, "conversion")
+                        "Every dot on the diagonal means Brian2 or Lava emitted exactly the reference engine's spike "
+                        "count for that neuron and digit (dot area grows with how many pairs share it).",
+                        fig, "conversion")
+
+
+def _wrap_all(lines: list[str], width: int) -> list[str]:
+    out = []
+    for line in lines:
+        out += _wrap(line, width)
+    return out
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -30,7 +30,6 @@ import base64
 import contextlib
 import datetime as _dt
 import html
-import importlib
 import importlib.util
 import io
 import json
@@ -54,6 +53,8 @@ CODINGS = ("rate", "graded")
 SWEEP_TIMESTEPS = (8, 16, 32, 64, 128, 256)
 CROSS_CHECK_BACKENDS = ("brian2", "lava")
 MAX_REPORT_BYTES = 10 * 1024 * 1024
+#: figures with fine detail are drawn sharper (the rest at 100 dpi)
+FIGURE_DPI = {"activity_rasters": 130, "subnetworks": 120, "class_unit_map": 120}
 
 
 # --------------------------------------------------------------------------- data classes
@@ -138,6 +139,8 @@ class DemoContext:
     agreement: list[dict[str, Any]] = field(default_factory=list)
     estimates: list[dict[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
+    rendered: list | None = None  # (ReportFigure, png bytes) once drawn
+    numbers: dict[str, Any] = field(default_factory=dict)
 
     def stage(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.name == name), None)
@@ -215,7 +218,8 @@ def _run_cli(argv: list[str], quiet: bool = True) -> None:
 def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None = None, samples: int | None = None,
              timesteps: int = 32, sweep: Sequence[int] = SWEEP_TIMESTEPS, cross_check_samples: int = 10,
              cross_check_timesteps: int = 32, seed: int = 0, profiles: Sequence[str] = ("all",),
-             train_extra: Sequence[str] = (), say: Callable[[str], None] = print) -> DemoContext:
+             train_extra: Sequence[str] = (), run: str | Path | None = None, on_epoch: Callable | None = None,
+             say: Callable[[str], None] = print) -> DemoContext:
     """Run the whole pipeline into ``out`` and write the report; return the context.
 
     Parameters
@@ -233,6 +237,10 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
     cross_check_samples, cross_check_timesteps : int
         Subset simulated on Brian2 and Lava and compared with the reference engine
         (0 samples skips the cross-check).
+    run : path, optional
+        A finished ``neurosim train`` output directory to reuse instead of training.
+    on_epoch : callable, optional
+        Per-epoch hook passed to the training loop (the live view).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -241,9 +249,14 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
                                 sweep=list(sweep), cross_check_samples=cross_check_samples,
                                 cross_check_timesteps=cross_check_timesteps, seed=seed))
     stage = _StageRunner(ctx, say)
-    run_dir = out / "run"
+    run_dir = Path(run) if run is not None else out / "run"
 
     def train() -> str:
+        if run is not None:
+            _load_training(ctx, run_dir)
+            if not ctx.models:
+                raise NeurosimError(f"{run_dir}: no dense.pt / sparse.pt checkpoints to reuse")
+            return f"reused the trained models in {run_dir}"
         argv = ["train", "--dataset", "digits", "--out", str(run_dir), "--seed", str(seed)]
         if epochs is not None:
             argv += ["--epochs", str(epochs)]
@@ -255,12 +268,16 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
         parts = [f"{k}: test MSE {m[k]['test_mse']:.4f}" for k in MODELS if k in m and "test_mse" in m[k]]
         return "trained " + ", ".join(parts)
 
-    stage("train", ["neurosim.commands.train", "neurosim.training"], "training (issue 2)", train)
+    stage("train", [] if run is not None else ["neurosim.commands.train", "neurosim.training"],
+          "training (issue 2)", train)
     _load_test_set(ctx, samples)
 
     def convert() -> str:
         if not ctx.models:
             raise _Skip("no trained checkpoints to convert")
+        from converters.ann_to_snn import convert_file
+        from converters.nir_io import read_network, write_network
+
         nets = out / "nets"
         nets.mkdir(exist_ok=True)
         for model in SNN_MODELS:
@@ -268,12 +285,13 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
                 continue
             for coding in CODINGS:
                 path = nets / f"{model}_{coding}.nir"
-                _run_cli(["convert", str(run_dir / f"{model}.pt"), "-o", str(path), "--coding", coding])
-                ctx.networks[(model, coding)] = load_network(path)
-        return f"converted {len(ctx.networks)} networks (dense and sparse x rate and graded) to NIR"
+                net, _ = convert_file(run_dir / f"{model}.pt", coding)
+                write_network(net, path)
+                # simulate what a user would: the network as read back from its NIR file
+                ctx.networks[(model, coding)] = read_network(path)
+        return f"converted {len(ctx.networks)} networks (dense and sparse x rate and graded coding) to NIR"
 
-    stage("convert", ["neurosim.commands.convert", "converters.ann_to_snn", "converters.nir_io"],
-          "ANN-to-SNN conversion (issue 3)", convert)
+    stage("convert", ["converters.ann_to_snn", "converters.nir_io"], "ANN-to-SNN conversion (issue 3)", convert)
 
     def simulate_stage() -> str:
         if not ctx.networks:
@@ -304,7 +322,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
     ctx.wall_time_s = time.perf_counter() - start
     stage("report", [], "the report", lambda: write_report(ctx))
     ctx.wall_time_s = time.perf_counter() - start
-    # the report's own stage line is known only now: rewrite the JSON/HTML/MD with it
+    # the report's own stage line is known only now: rewrite the HTML/MD/JSON (figures are kept)
     if ctx.ok("report"):
         write_report(ctx)
     return ctx
@@ -350,16 +368,6 @@ def _rank_within_class(y: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(y == c)
         rank[idx] = np.arange(len(idx))
     return rank
-
-
-def load_network(path: str | Path):
-    """Read a NIR file written by ``neurosim convert`` into a SpikingNetwork."""
-    nir_io = importlib.import_module("converters.nir_io")
-    for name in ("read_nir", "load_nir", "read_network", "load_network", "from_nir_file", "read"):
-        fn = getattr(nir_io, name, None)
-        if callable(fn):
-            return fn(path)
-    raise NeurosimError(f"converters.nir_io offers no reader function for {path}")
 
 
 def _simulate_all(ctx: DemoContext, timesteps: int, sweep: Sequence[int], say) -> None:
@@ -419,10 +427,11 @@ def _cross_check(ctx: DemoContext, n: int, timesteps: int, say) -> str:
                 entry["note"] = str(exc)
                 ctx.agreement.append(entry)
                 continue
-            diffs = [o.spike_counts.astype(np.int64) - r.spike_counts.astype(np.int64)
-                     for r, o in zip(ref.layers, other.layers) if r.kind != "readout"]
-            diff = np.concatenate([d.ravel() for d in diffs])
-            entry.update(diff=diff, identical_fraction=float(np.mean(diff == 0)),
+            spiking = [(r, o) for r, o in zip(ref.layers, other.layers) if r.kind != "readout"]
+            c_ref = np.concatenate([r.spike_counts.astype(np.int64).ravel() for r, _ in spiking])
+            c_other = np.concatenate([o.spike_counts.astype(np.int64).ravel() for _, o in spiking])
+            diff = c_other - c_ref
+            entry.update(diff=diff, counts_reference=c_ref, counts_backend=c_other, identical_fraction=float(np.mean(diff == 0)),
                          max_abs_diff=int(np.abs(diff).max()) if diff.size else 0,
                          synops_reference=ref.synaptic_ops, synops_backend=other.synaptic_ops,
                          synops_rel_diff=(other.synaptic_ops - ref.synaptic_ops) / max(ref.synaptic_ops, 1),
@@ -545,7 +554,8 @@ def build_figures(ctx: DemoContext) -> tuple[list, dict[str, Any]]:
         numbers["fidelity_sweep"] = ctx.sweep
     if ctx.agreement:
         figs.append(F.backend_agreement(ctx.agreement))
-        numbers["backend_agreement"] = [{k: v for k, v in e.items() if k != "diff"} for e in ctx.agreement]
+        numbers["backend_agreement"] = [{k: v for k, v in e.items() if not isinstance(v, np.ndarray)}
+                                        for e in ctx.agreement]
     # ---- hardware
     rows = hardware_rows(ctx.estimates)
     if rows:
@@ -772,18 +782,21 @@ SECTIONS = [
 
 def write_report(ctx: DemoContext) -> str:
     """Write report.html, report.md, report.json and figures/ into ``ctx.out``; return a one-line note."""
-    figs, numbers = build_figures(ctx)
-    fig_dir = ctx.out / "figures"
-    fig_dir.mkdir(exist_ok=True)
-    rendered = []
-    try:
-        for rf in figs:
-            png = rf.png()
-            _atomic_write(fig_dir / f"{rf.key}.png", png)
-            rendered.append((rf, png))
-    finally:
-        for rf in figs:
-            rf.close()
+    if ctx.rendered is None:
+        figs, ctx.numbers = build_figures(ctx)
+        fig_dir = ctx.out / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        rendered = []
+        try:
+            for rf in figs:
+                png = rf.png(dpi=FIGURE_DPI.get(rf.key, 100))
+                _atomic_write(fig_dir / f"{rf.key}.png", png)
+                rendered.append((rf, png))
+        finally:
+            for rf in figs:
+                rf.close()
+        ctx.rendered = rendered
+    rendered, numbers = ctx.rendered, ctx.numbers
     rows = headline(ctx)
     hw_rows = hardware_rows(ctx.estimates)
     readings = hardware_readings(hw_rows, ctx)
