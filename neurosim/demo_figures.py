@@ -679,18 +679,21 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
-    """Energy and latency per inference per profile and model, with the work behind them.
+    """Energy and latency per inference per profile and model, the work behind them, and the
+    energy saved by sparsity.
 
     A dot is the typical estimate, the line through it the profile's low-high range; all
-    axes are logarithmic. ``entries``: dicts with ``profile``, ``model``, ``energy`` and
-    ``latency`` (``{low, typical, high}``, joules and seconds), ``ops`` (count) and
-    ``ops_kind`` ('synaptic ops' or 'MACs').
+    axes are logarithmic. ``entries``: dicts with ``profile``, ``label`` (optional y tick),
+    ``model``, ``energy`` and ``latency`` (``{low, typical, high}``, joules and seconds),
+    ``ops`` (count) and ``ops_kind`` ('synaptic ops' or 'MACs').
     """
     plt = _plt()
+    from matplotlib.ticker import NullFormatter
+
     profiles = list(dict.fromkeys(e["profile"] for e in entries))
     models = list(dict.fromkeys(e["model"] for e in entries))
-    fig, axes = plt.subplots(1, 3, figsize=(12, 0.42 * len(profiles) + 2.0), sharey=True,
-                             gridspec_kw=dict(width_ratios=[1.25, 1.25, 1]), layout="constrained")
+    fig, axes = plt.subplots(1, 4, figsize=(13, 0.42 * len(profiles) + 2.1), sharey=True,
+                             gridspec_kw=dict(width_ratios=[1.3, 1.3, 1, 0.75]), layout="constrained")
     offset = 0.36 / max(len(models), 1)
     for k, model in enumerate(models):
         color = MODEL_COLORS.get(model, "0.5")
@@ -703,53 +706,61 @@ def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
             for ax, key in ((axes[0], "energy"), (axes[1], "latency")):
                 r = e[key]
                 ax.plot([r["low"], r["high"]], [y, y], color=color, lw=2.2, alpha=0.45, solid_capstyle="butt")
-                ax.plot([r["typical"]], [y], marker=marker, color=color, ms=6,
+                ax.plot([r["typical"]], [y], marker=marker, color=color, ms=6, ls="none",
                         label=MODEL_LABELS.get(model, model) if p == 0 and key == "energy" else None)
             if e.get("ops"):
                 axes[2].plot([e["ops"]], [y], marker=marker, color=color, ms=6)
+    ratios = []
     for p, profile in enumerate(profiles):
         d = next((x for x in entries if x["profile"] == profile and x["model"] == "dense"), None)
         s = next((x for x in entries if x["profile"] == profile and x["model"] == "sparse"), None)
         if d and s and s["energy"]["typical"] > 0:
-            ratio = d["energy"]["typical"] / s["energy"]["typical"]
-            word = f"sparse {ratio:.3g}x less" if ratio >= 1 else f"sparse {1 / ratio:.3g}x MORE"
-            axes[0].annotate(word, xy=(0.995, p), xycoords=("axes fraction", "data"), ha="right", va="center",
-                             fontsize=7, color="0.2", bbox=dict(facecolor="white", alpha=0.85, lw=0, pad=1))
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.grid(alpha=0.3, axis="x", which="major")
-        for p in range(len(profiles)):
-            if p % 2 == 0:
-                ax.axhspan(p - 0.5, p + 0.5, color="0.95", zorder=0)
-    from matplotlib.ticker import NullFormatter
-
+            r = d["energy"]["typical"] / s["energy"]["typical"]
+            ratios.append(r)
+            axes[3].barh(p, r - 1.0, height=0.5, color=MODEL_COLORS["sparse"] if r >= 1 else "0.6", left=1.0)
+            axes[3].annotate(f"{r:.3g}x", xy=(r, p), xytext=(3, 0), textcoords="offset points", va="center",
+                             fontsize=7.5)
     for ax, values in ((axes[0], [v for e in entries for v in e["energy"].values()]),
                        (axes[1], [v for e in entries for v in e["latency"].values()]),
                        (axes[2], [e["ops"] for e in entries if e.get("ops")])):
+        ax.set_xscale("log")
         values = [v for v in values if v and v > 0 and np.isfinite(v)]
         if values:
-            lo, hi = min(values) / 2.5, max(values) * (6 if ax is axes[0] else 2.5)
+            lo, hi = min(values) / 2.5, max(values) * 2.5
             if hi / lo < 100:  # at least two decades, so that labelled major ticks exist
                 mid = math.sqrt(lo * hi)
                 lo, hi = mid / 10, mid * 10
             ax.set_xlim(lo, hi)
         ax.xaxis.set_minor_formatter(NullFormatter())
+    axes[3].set_xscale("log")
+    if ratios:
+        axes[3].set_xlim(min(0.8, min(ratios) / 1.5), max(10.0, max(ratios) * 4))
+    axes[3].axvline(1.0, color="0.3", lw=0.8)
+    axes[3].xaxis.set_minor_formatter(NullFormatter())
+    for ax in axes:
+        ax.grid(alpha=0.3, axis="x", which="major")
+        for p in range(len(profiles)):
+            if p % 2 == 0:
+                ax.axhspan(p - 0.5, p + 0.5, color="0.95", zorder=0)
+    labels = {e["profile"]: e.get("label", e["profile"]) for e in entries}
     axes[0].set_yticks(range(len(profiles)))
-    axes[0].set_yticklabels(profiles)
+    axes[0].set_yticklabels([labels[p] for p in profiles])
     axes[0].set_ylim(len(profiles) - 0.5, -0.5)
-    axes[0].set_ylabel("hardware profile")
+    axes[0].set_ylabel("hardware profile (what runs on it)")
     axes[0].set_xlabel("energy per inference (J)")
     axes[1].set_xlabel("latency per inference (s)")
-    axes[2].set_xlabel("work per inference (synaptic ops; MACs where the ANN runs)")
-    axes[0].set_title("energy (dot: typical, line: low–high range)", fontsize=8.5)
+    axes[2].set_xlabel("work per inference (count)")
+    axes[3].set_xlabel("dense ÷ sparse energy (x)")
+    axes[0].set_title("energy (dot: typical, line: low–high)", fontsize=8.5)
     axes[1].set_title("latency (dot: typical, line: low–high)", fontsize=8.5)
-    axes[2].set_title("operations behind them", fontsize=8.5)
+    axes[2].set_title("synaptic ops (SNN) or MACs (ANN)", fontsize=8.5)
+    axes[3].set_title("energy saved by sparsity", fontsize=8.5)
     fig.legend(loc="outside lower center", ncol=len(models))
     title = "Energy and latency per inference on each hardware target (log scales)"
     _title(fig, title)
     return ReportFigure("energy_latency", title,
-                        "Each row compares dense and sparse on one target; a gap is real only where the low–high "
-                        "lines do not overlap.", fig, "hardware")
+                        "Dense vs sparse on each target; the right panel is the saving (1x = none), and a gap is real "
+                        "only where the low–high lines do not overlap.", fig, "hardware")
 
 
 def check_figure(rf: ReportFigure) -> list[str]:

@@ -316,7 +316,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
             raise _Skip("no activity records to estimate")
         return _estimate(ctx, profiles)
 
-    stage("estimate", ["neurosim.hardware", "neurosim.report", "neurosim.commands.report"],
+    stage("estimate", ["neurosim.hardware.estimate", "neurosim.hardware.profile"],
           "hardware profiles and cost models (issue 5)", estimate)
 
     ctx.wall_time_s = time.perf_counter() - start
@@ -450,25 +450,21 @@ def _cross_check(ctx: DemoContext, n: int, timesteps: int, say) -> str:
 
 
 def _estimate(ctx: DemoContext, profiles: Sequence[str]) -> str:
+    from neurosim.hardware.estimate import estimate
+    from neurosim.hardware.profile import available_profiles
+
+    names = list(available_profiles()) if list(profiles) == ["all"] else list(profiles)
     hw = ctx.out / "hardware"
     hw.mkdir(exist_ok=True)
-    for model in SNN_MODELS:
-        for coding in ("graded", "rate"):
-            if (model, coding) not in ctx.records:
-                continue
-            path = hw / f"{model}_{coding}.json"
-            argv = ["report", str(ctx.out / "activity" / f"{model}_{coding}.json"), "--format", "json", "-o", str(path)]
-            for p in profiles:
-                argv += ["--profile", p]
-            _run_cli(argv)
-            data = json.loads(path.read_text())
-            entries = data if isinstance(data, list) else data.get("estimates", data.get("entries", []))
-            for e in entries:
-                e.setdefault("coding", coding)
-                e["record_model"] = model
-                ctx.estimates.append(e)
-    profiles_seen = sorted({e.get("profile") for e in ctx.estimates})
-    return f"{len(ctx.estimates)} estimates on {len(profiles_seen)} profiles"
+    for (model, coding), rec in sorted(ctx.records.items()):
+        source = str(ctx.out / "activity" / f"{model}_{coding}.json")
+        for name in names:
+            e = estimate(rec, name, source=source)
+            e["coding"] = coding
+            e["record_model"] = model
+            ctx.estimates.append(e)
+    (hw / "estimates.json").write_text(json.dumps(ctx.estimates, indent=2, default=_json_default))
+    return f"{len(ctx.estimates)} estimates: {len(ctx.records)} activity records x {len(names)} profiles"
 
 
 # --------------------------------------------------------------------------- figures
@@ -580,30 +576,45 @@ def _range(value: Any) -> dict[str, float] | None:
 
 
 def hardware_rows(estimates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (profile, model) from the hardware report's JSON entries.
+    """One row per (profile, model) from the hardware estimates.
 
-    Neuromorphic targets run the spiking network: the graded-coding record is preferred (it
-    is the coding whose synaptic operations track the ANN's MACs); other targets run the
-    ANN, and both records give the same ANN figures, so the first one seen is kept.
+    Each target is shown with one coding for both models, so that dense and sparse compare
+    like with like: ``graded`` where both graded networks fit the target (it is the coding
+    whose synaptic operations track the ANN's MACs), else ``rate``. Targets that run the ANN
+    (``runs == 'ann'``) get the same ANN figures from either record. ``ops`` is what the
+    target executes: synaptic operations on neuromorphic targets, MACs elsewhere.
     """
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for e in estimates:
+    def row(e: dict[str, Any]) -> dict[str, Any] | None:
         energy, latency = _range(e.get("energy_per_inference_j")), _range(e.get("latency_per_inference_s"))
         if energy is None or latency is None:
-            continue
-        profile = str(e.get("profile"))
-        model = str(e.get("model") or e.get("record_model"))
+            return None
+        runs = e.get("runs") or ("ann" if e.get("macs_per_inference") is not None else "snn")
+        ops = e.get("macs_per_inference") if runs == "ann" else e.get("synaptic_ops_per_inference")
+        model = str(e.get("record_model") or e.get("model"))
         model = "sparse" if "sparse" in model else "dense" if "dense" in model else model
-        key = (profile, model)
-        runs_ann = e.get("macs_per_inference") is not None and not e.get("synaptic_ops_per_inference")
-        ops = e.get("macs_per_inference") if runs_ann else e.get("synaptic_ops_per_inference")
-        row = {"profile": profile, "model": model, "coding": e.get("coding"), "energy": energy, "latency": latency,
-               "ops": float(ops) if ops is not None else None, "ops_kind": "MACs" if runs_ann else "synaptic ops",
-               "kind": e.get("kind") or e.get("target_kind") or e.get("profile_kind"),
-               "breakdown": e.get("breakdown"), "raw": e}
-        if key not in rows or (e.get("coding") == "graded" and rows[key].get("coding") != "graded"):
-            rows[key] = row
-    return list(rows.values())
+        return {"profile": str(e.get("profile")), "model": model, "coding": e.get("coding"), "runs": runs,
+                "fits": bool(e.get("fits", True)), "energy": energy, "latency": latency,
+                "ops": float(ops) if ops is not None else None,
+                "ops_kind": "MACs" if runs == "ann" else "synaptic ops",
+                "kind": e.get("kind") or _guess_kind(str(e.get("profile"))), "breakdown": e.get("breakdown"),
+                "timesteps": e.get("timesteps"), "title": e.get("profile_title")}
+
+    rows = [r for r in (row(e) for e in estimates) if r is not None]
+    out = []
+    for profile in dict.fromkeys(r["profile"] for r in rows):
+        mine = [r for r in rows if r["profile"] == profile]
+        graded = [r for r in mine if r["coding"] == "graded"]
+        use = "graded" if graded and all(r["fits"] for r in graded) else "rate"
+        chosen = [r for r in mine if r["coding"] == use] or mine
+        seen = set()
+        for r in chosen:
+            if r["model"] in seen:
+                continue
+            seen.add(r["model"])
+            r["label"] = (f"{profile} (SNN, {r['coding']}" + (f", T={r['timesteps']})" if r["coding"] == "rate" else ")")
+                          if r["runs"] == "snn" else f"{profile} (ANN)")
+            out.append(r)
+    return out
 
 
 # --------------------------------------------------------------------------- text
@@ -659,16 +670,18 @@ def _f3(v: Any) -> str:
     return f"{float(v):.3f}"
 
 
-def hardware_readings(rows: list[dict[str, Any]], ctx: DemoContext) -> list[dict[str, str]]:
-    """A short plain-language reading per profile: what each kind of sparsity saves there."""
+STATIC_WORDS = ("static", "overhead", "idle", "leak", "baseline")
+
+
+def hardware_readings(rows: list[dict[str, Any]], ctx: DemoContext) -> list[dict[str, Any]]:
+    """A short plain-language reading per profile: what each kind of sparsity saves there.
+
+    Built from the numbers only: the dense/sparse energy and latency ratios, the share of
+    static (time-proportional) energy in the breakdown, and what shrinks the work on that
+    kind of target: spikes x fan-out (neuromorphic, from the activity records), executed
+    MACs (wafer-scale, GPU), tiles and active rows (crossbars).
+    """
     out = []
-    dense_rec, sparse_rec = ctx.records.get(("dense", "graded")), ctx.records.get(("sparse", "graded"))
-    spike_ratio = fan_ratio = None
-    if dense_rec is not None and sparse_rec is not None:
-        ds, ss = dense_rec.total_spikes, sparse_rec.total_spikes
-        if ss and ds:
-            spike_ratio = ds / ss
-            fan_ratio = (dense_rec.synaptic_ops / ds) / max(sparse_rec.synaptic_ops / ss, 1e-12)
     for profile in dict.fromkeys(r["profile"] for r in rows):
         d = next((r for r in rows if r["profile"] == profile and r["model"] == "dense"), None)
         s = next((r for r in rows if r["profile"] == profile and r["model"] == "sparse"), None)
@@ -677,22 +690,56 @@ def hardware_readings(rows: list[dict[str, Any]], ctx: DemoContext) -> list[dict
         ratio = d["energy"]["typical"] / max(s["energy"]["typical"], 1e-300)
         lat = d["latency"]["typical"] / max(s["latency"]["typical"], 1e-300)
         kind = str(s.get("kind") or d.get("kind") or _guess_kind(profile))
-        text = f"The sparse model costs {_times(ratio)} less energy and runs {_times(lat)} faster than the dense one. "
-        text += _kind_reading(kind, s, d, spike_ratio, fan_ratio)
-        overlap = s["energy"]["high"] >= d["energy"]["low"] and d["energy"]["high"] >= s["energy"]["low"]
-        if overlap:
-            text += " The low–high ranges overlap, so on this target the difference is within the literature's spread."
-        out.append({"profile": profile, "kind": kind, "energy_ratio_dense_over_sparse": ratio,
-                    "latency_ratio_dense_over_sparse": lat, "reading": text})
+        parts = [f"Compared with the dense model, the sparse one {_energy_phrase(ratio)} and {_speed_phrase(lat)}."]
+        static_d, dyn_d = _split_breakdown(d.get("breakdown"))
+        static_s, dyn_s = _split_breakdown(s.get("breakdown"))
+        if static_s is not None and dyn_s is not None and static_s + dyn_s > 0:
+            share = static_s / (static_s + dyn_s)
+            if share > 0.5:
+                parts.append(f"{share * 100:.0f}% of its energy is static power paid for the time the inference "
+                             f"takes, so sparsity pays here mainly through latency")
+                if dyn_s > 0 and dyn_d and dyn_d / dyn_s >= 1.05:
+                    parts[-1] += f"; the activity-dependent part alone shrinks {dyn_d / dyn_s:.3g}x."
+                else:
+                    parts[-1] += "."
+        parts.append(_kind_reading(kind, s, d, ctx))
+        if s["energy"]["high"] >= d["energy"]["low"] and d["energy"]["high"] >= s["energy"]["low"] and ratio > 1.05:
+            parts.append("The low–high ranges overlap: the difference is within the literature's spread.")
+        out.append({"profile": profile, "kind": kind, "coding": s.get("coding") if s.get("runs") == "snn" else None,
+                    "energy_ratio_dense_over_sparse": ratio, "latency_ratio_dense_over_sparse": lat,
+                    "reading": " ".join(p for p in parts if p)})
     return out
 
 
-def _times(r: float) -> str:
+def _split_breakdown(breakdown: Any) -> tuple[float | None, float | None]:
+    if not isinstance(breakdown, dict) or not breakdown:
+        return None, None
+    static = dynamic = 0.0
+    for name, value in breakdown.items():
+        v = _range(value)
+        if v is None:
+            continue
+        if any(w in name.lower() for w in STATIC_WORDS):
+            static += v["typical"]
+        else:
+            dynamic += v["typical"]
+    return static, dynamic
+
+
+def _energy_phrase(r: float) -> str:
     if r >= 1.05:
-        return f"{r:.3g}x"
+        return f"uses {r:.3g}x less energy"
     if r <= 1 / 1.05:
-        return f"{1 / r:.3g}x MORE (not less)"
-    return "about the same (1x)"
+        return f"uses {1 / r:.3g}x MORE energy"
+    return "uses about the same energy"
+
+
+def _speed_phrase(r: float) -> str:
+    if r >= 1.05:
+        return f"is {r:.3g}x faster"
+    if r <= 1 / 1.05:
+        return f"is {1 / r:.3g}x slower"
+    return "is about as fast"
 
 
 def _guess_kind(profile: str) -> str:
@@ -708,21 +755,29 @@ def _guess_kind(profile: str) -> str:
     return "unknown"
 
 
-def _kind_reading(kind: str, s: dict, d: dict, spike_ratio: float | None, fan_ratio: float | None) -> str:
+def _kind_reading(kind: str, s: dict, d: dict, ctx: DemoContext) -> str:
     k = kind.lower()
     if "neuro" in k:
-        if spike_ratio and fan_ratio:
-            return (f"Here energy follows events: activity sparsity sends {spike_ratio:.3g}x fewer spikes and weight "
-                    f"sparsity gives each spike {fan_ratio:.3g}x fewer synapses to update; the two multiply.")
-        return "Here energy follows events (spikes x surviving synapses), so both kinds of sparsity multiply."
+        coding = s.get("coding") or "graded"
+        dr, sr = ctx.records.get(("dense", coding)), ctx.records.get(("sparse", coding))
+        if dr is not None and sr is not None and dr.total_spikes and sr.total_spikes:
+            spike_ratio = dr.total_spikes / sr.total_spikes
+            fan_ratio = (dr.synaptic_ops / dr.total_spikes) / max(sr.synaptic_ops / sr.total_spikes, 1e-12)
+            return (f"Work here is events: activity sparsity sends {spike_ratio:.3g}x fewer spikes and weight "
+                    f"sparsity leaves each spike {fan_ratio:.3g}x fewer synapses to update, so synaptic operations "
+                    f"fall {spike_ratio * fan_ratio:.3g}x (the two multiply).")
+        return "Work here is events (spikes x surviving synapses), so both kinds of sparsity multiply."
     if "wafer" in k or "cerebras" in k or "dataflow" in k:
-        return ("The dataflow engine skips work on zero weights (static sparsity pays); whether silent units are "
-                "skipped too depends on the profile's activation-skipping setting.")
-    if "cross" in k or "analog" in k or "rram" in k or "pcm" in k:
+        if d.get("ops") and s.get("ops"):
+            return (f"The dataflow engine executes {d['ops'] / s['ops']:.3g}x fewer MACs for the sparse model: it "
+                    "skips zero weights (static sparsity), and silent units where the profile says it can.")
+        return "The dataflow engine skips work on zero weights (static sparsity pays)."
+    if "cross" in k or "analog" in k:
         return ("On a crossbar a pruned weight still occupies its cell: unstructured weight sparsity saves only the "
-                "tiles it empties entirely, while silent inputs skip row drivers and ADC work.")
+                "tiles it empties entirely, while silent inputs skip row drivers and ADC work (activity sparsity pays).")
     if "gpu" in k:
-        return "The GPU runs the ANN densely: zeros are multiplied like any other number, so neither kind of sparsity pays much."
+        return ("The GPU multiplies zeros like any other number: the dense kernel costs the same for both models, "
+                "so neither kind of sparsity pays.")
     return ""
 
 
@@ -864,12 +919,12 @@ def _table_cells(rows: list[dict[str, Any]], timesteps: Any) -> tuple[list[str],
 def _hw_cells(hw_rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     from neurosim.demo_figures import format_count, format_si
 
-    head = ["profile", "model", "energy / inference (typical)", "low – high", "latency / inference (typical)",
+    head = ["profile (what runs)", "model", "energy / inference (typical)", "low – high", "latency / inference (typical)",
             "low – high", "work / inference"]
     body = []
     for r in hw_rows:
         e, l = r["energy"], r["latency"]
-        body.append([r["profile"], r["model"], format_si(e["typical"], "J"),
+        body.append([r.get("label", r["profile"]), r["model"], format_si(e["typical"], "J"),
                      f"{format_si(e['low'], 'J')} – {format_si(e['high'], 'J')}", format_si(l["typical"], "s"),
                      f"{format_si(l['low'], 's')} – {format_si(l['high'], 's')}",
                      f"{format_count(r['ops'])} {r['ops_kind']}" if r.get("ops") is not None else "–"])
