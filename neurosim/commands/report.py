@@ -1,0 +1,62 @@
+"""``neurosim report ACT [ACT ...] --profile loihi2 [--profile ...|all] --format text|json|md|html``.
+
+Estimates energy and latency per inference of each activity record on each hardware
+profile and prints the report (or writes it with ``-o FILE``). The JSON list of estimates is
+always written too: beside ``-o FILE`` (same stem, ``.json``), else beside the first record
+(``<record>.report.json``), or where ``--json`` says.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from neurosim.report import FORMATS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("report", help="energy and latency report of an activity record on hardware profiles",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("records", nargs="+", metavar="ACT",
+                   help="activity record(s): NAME, NAME.json or NAME.npz (e.g. the dense and the sparse run)")
+    p.add_argument("--profile", "-p", action="append", default=None, metavar="NAME|PATH",
+                   help="hardware profile name or TOML path; repeat for several, 'all' for every bundled one "
+                        "(default: all)")
+    p.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of printing it")
+    p.add_argument("--json", metavar="FILE", help="where to write the JSON estimates "
+                                                  "(default: beside -o FILE, else beside the first record)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 2) when a network does not fit a profile instead of flagging it")
+    p.set_defaults(func=run)
+
+
+def default_json_path(records: list[str], output: str | None, fmt: str) -> Path:
+    if output:
+        out = Path(output)
+        return out if fmt == "json" else out.with_suffix(".json")
+    first = Path(records[0])
+    stem = first.with_suffix("") if first.suffix in (".json", ".npz") else first
+    return stem.with_name(stem.name + ".report.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    from neurosim.activity import load_record
+    from neurosim.hardware import estimate, load_profiles
+    from neurosim.report import format_report, to_json, write_atomic
+
+    profiles = load_profiles(args.profile or ["all"])
+    records = [load_record(r) for r in args.records]
+    estimates = [estimate(rec, prof, strict=args.strict, source=str(src))
+                 for rec, src in zip(records, args.records) for prof in profiles]
+    text = format_report(estimates, args.format)
+    json_path = Path(args.json) if args.json else default_json_path(args.records, args.output, args.format)
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"report written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if not (args.output and args.format == "json" and Path(args.output) == json_path):
+        write_atomic(json_path, to_json(estimates))
+    print(f"JSON estimates written to {json_path}", file=sys.stderr)
+    return 0
