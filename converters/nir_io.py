@@ -9,31 +9,33 @@ unchanged). Node names: the input node and each neuron node carry the layer name
 synapses into layer ``name`` are the Affine node ``name + '_synapses'``, the Output node is
 ``output`` (``nir_output`` when a layer is called ``output``).
 
-Time convention. NIR's equations are continuous in time; neurosim discretises them with
-forward Euler over the graph's ``dt`` (graph metadata ``neurosim.dt_s``; for graphs from
-other tools the reader's ``dt_s`` argument, default 1 ms), with the Affine output taken as the
-input ``I`` for one step (a spike is a unit message for one step, as in snnTorch's export):
+Time convention. NIR's equations are continuous in time; neurosim discretises those with a
+time constant by forward Euler over the graph's ``dt`` (graph metadata ``neurosim.dt_s``; for
+graphs from other tools the reader's ``dt_s`` argument, default 1 ms), with the Affine output
+taken as the input ``I`` for one step (a spike is a unit message for one step), as snnTorch's
+NIR export and import do. IF and I have no time constant: their ``r`` is the per-step gain
+(``v += r * I``), the reading snnTorch's importer requires (it accepts IF only with ``r = 1``):
 
 =================  ====================================  =========================================
 neurosim kind      NIR node                              mapping
 =================  ====================================  =========================================
 input              Input (+ Scale ``gain`` when != 1)    ``neurosim``: encoding, v_init, payload_step
-if                 IF(r = 1/dt, v_threshold, v_reset)    IF: ``v += dt * r * I``; ``neurosim``: reset
+if                 IF(r = 1, v_threshold, v_reset)       IF: ``v += r * I``; ``neurosim``: reset
                                                          ('subtract' | 'zero'), v_init
 lif                LIF(tau, r, v_leak, v_threshold,      ``v += dt/tau (v_leak - v) + dt/tau r I``
                    v_reset)
 cuba_lif           CubaLIF(tau_syn, tau_mem, r, v_leak,  ``i += dt/tau_syn (-i + w_in S)``: neurosim's
                    v_threshold, v_reset, w_in)           ``w_in = dt/tau_syn * NIR w_in``
 li                 LI(tau, r, v_leak)                    as lif without threshold
-sigma_delta        I(r = 1/dt)                           the integrator is the ``sigma`` state;
+sigma_delta        I(r = 1)                              the integrator is the ``sigma`` state;
                                                          ``neurosim``: kind, v_threshold, payload_step
                                                          (ReLU, delta output, bias not integrated)
-readout            I(r = 1/dt)                           the accumulator ``acc``; ``neurosim``: kind,
+readout            I(r = 1)                              the accumulator ``acc``; ``neurosim``: kind,
                                                          scale, activation, decode
 =================  ====================================  =========================================
 
-An IF/I node's ``dt * r`` different from 1 is folded into the rows of the incoming Affine
-(``W' = dt r W``, ``b' = dt r b``). A plain reader of a rate-coded file therefore sees an IF
+An IF/I node's ``r`` different from 1 is folded into the rows of the incoming Affine
+(``W' = r W``, ``b' = r b``). A plain reader of a rate-coded file therefore sees an IF
 network fed with the analog input ``gain * x`` per step: the rate-coded network's expectation.
 
 Reading
@@ -120,7 +122,7 @@ def _neuron_node(layer: Layer, dt: float):
         meta["v_init"] = _compact(p["v_init"])
         v_reset = p.get("v_reset", np.zeros(n)) if layer.options["reset"] == "zero" else np.zeros(n)
     if layer.kind == "if":
-        return nir.IF(r=ones / dt, v_threshold=p["v_threshold"].copy(), v_reset=v_reset.copy(),
+        return nir.IF(r=ones, v_threshold=p["v_threshold"].copy(), v_reset=v_reset.copy(),
                       metadata={KEY: _dumps(meta)})
     if layer.kind == "lif":
         return nir.LIF(tau=p["tau_s"].copy(), r=p["r"].copy(), v_leak=p["v_leak"].copy(),
@@ -137,13 +139,13 @@ def _neuron_node(layer: Layer, dt: float):
                     payload_step=float(layer.options.get("payload_step", 0.0) or 0.0),
                     note="integrator state is sigma; emits quantized changes of relu(sigma + b); "
                          "the Affine bias is an offset, not integrated")
-        return nir.I(r=ones / dt, metadata={KEY: _dumps(meta)})
+        return nir.I(r=ones.copy(), metadata={KEY: _dumps(meta)})
     if layer.kind == "readout":
         meta.update(scale=_compact(p["scale"]), activation=layer.options["activation"],
                     decode=layer.options.get("decode", "mean"),
                     note="integrator state is acc; output activation(scale * acc / T_l) ('mean') or "
                          "activation(scale * (sigma + b)) ('sum')")
-        return nir.I(r=ones / dt, metadata={KEY: _dumps(meta)})
+        return nir.I(r=ones.copy(), metadata={KEY: _dumps(meta)})
     raise UnsupportedNodeError(f"cannot write layer {layer.name!r} of kind {layer.kind!r} to NIR")
 
 
@@ -178,7 +180,7 @@ def read_network(path: str | Path, *, dt_s: float | None = None, input_encoding:
         raise NetworkFileError(f"{path}: NIR file does not exist")
     _prescan(path)
     try:
-        graph = nir.read(path)
+        graph = nir.read(path, type_check=False)  # shapes are checked here, scalars broadcast
     except Exception as exc:  # h5py/nir raise OSError, KeyError, ValueError, AssertionError, TypeError
         raise NetworkFileError(f"{path}: malformed NIR graph ({type(exc).__name__}: {_first_line(exc)})") from None
     return nir_to_network(graph, dt_s=dt_s, input_encoding=input_encoding, origin=str(path))
@@ -227,7 +229,7 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
     size = 0
     for name, node in chain:
         t = type(node).__name__
-        meta = _loads(node.metadata, origin, name)
+        meta = _loads(node.metadata, origin, f"node {name!r}")
         if t == "Input":
             size = int(np.prod(np.asarray(node.input_type["input"]).ravel()))
             continue
@@ -260,7 +262,7 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
         if t in NEURON_TYPES:
             if not layers:
                 in_name, in_node = chain[0]
-                layers.append(_input_layer(in_name, in_node, _loads(in_node.metadata, origin, in_name), gain,
+                layers.append(_input_layer(in_name, in_node, _loads(in_node.metadata, origin, f"node {in_name!r}"), gain,
                                            input_encoding, origin))
             w, b = pending if pending is not None else (np.eye(size), np.zeros(size))
             layers.append(_neuron_layer(name, node, t, meta, w, b, dt, origin))
@@ -309,8 +311,8 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
     params: dict[str, Any] = {}
     options: dict[str, Any] = {}
     if t in ("IF", "I"):
-        factor = dt * vec("r")
-        if not np.allclose(factor, 1.0, rtol=1e-12, atol=0.0):
+        factor = vec("r")
+        if not np.all(factor == 1.0):
             w, b = factor[:, None] * w, factor * b
     if t in ("IF", "LIF", "CubaLIF"):
         reset = meta.get("reset", "zero")

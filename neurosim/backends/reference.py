@@ -113,7 +113,9 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         previous = current
     window = T - (L - 1)
     last = layers[-1]
-    if last.kind in ("readout", "li"):
+    if window <= 0:  # the last layer was never enabled (simulate() refuses such a T)
+        outputs = np.zeros((n_samples, last.size))
+    elif last.kind in ("readout", "li"):
         outputs = stages[-1].decode(window)
     else:  # a spiking last layer: its spike rates over its window
         outputs = counts[-1] / window
