@@ -30,7 +30,6 @@ INSTALL_HINT = ("install it with: pip install --ignore-requires-python lava-nc==
 
 _LOCK = threading.Lock()
 _IMPORTED = False
-_ERROR: str | None = None
 
 
 class _HashablePlaceholder:
@@ -71,22 +70,20 @@ def _import_var_model() -> None:
 
 def import_lava() -> None:
     """Make lava importable (idempotent); raise ``ImportError`` with the install hint if absent."""
-    global _IMPORTED, _ERROR
+    global _IMPORTED
     with _LOCK:
         if _IMPORTED:
             return
-        if _ERROR is not None:
-            raise ImportError(_ERROR)
         try:
             importlib.import_module("lava")
         except ImportError:
-            _ERROR = f"lava-nc is not installed; {INSTALL_HINT}"
-            raise ImportError(_ERROR) from None
+            raise ImportError(f"lava-nc is not installed; {INSTALL_HINT}") from None
         try:
             _import_var_model()
         except Exception as exc:  # any failure here means this lava cannot run on this Python
-            _ERROR = f"lava-nc is installed but does not import ({type(exc).__name__}: {exc}); {INSTALL_HINT}"
-            raise ImportError(_ERROR) from None
+            raise ImportError(f"lava-nc is installed but does not import "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                              f"{INSTALL_HINT}") from None
         _IMPORTED = True
 
 
