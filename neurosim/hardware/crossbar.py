@@ -105,7 +105,7 @@ def _scenarios(plans: list[TilePlan], profile: Profile) -> dict[str, tuple[dict[
         latency = t_layer * len(plans)
         reads = sum(p.tile_reads for p in plans)
         comps = {
-            "row_drivers_dac": sum(p.row_inputs for p in plans) * profile.get("row_drives_per_active_input")
+            "row_drivers_dac": sum(p.row_inputs for p in plans) * g("row_drives_per_active_input")
             * g("energy_per_row_drive_j"),
             "adc": sum(p.phys_cols for p in plans) * g("conversions_per_column_per_mvm")
             * g("energy_per_adc_conversion_j"),
