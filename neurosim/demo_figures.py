@@ -413,91 +413,110 @@ def subnetwork_gallery(w_enc: np.ndarray, w_dec: np.ndarray, b_dec: np.ndarray, 
                        class_strength: dict[int, np.ndarray], class_means: dict[int, np.ndarray],
                        image_shape: Sequence[int], masks: tuple[np.ndarray, np.ndarray] | None = None,
                        per_class: int = 5, model: str = "sparse") -> ReportFigure:
-    """For each class, its subnetwork: the active units' surviving input and output weights.
+    """For each class, its subnetwork: its most specific units' surviving input and output weights.
 
-    ``class_units[c]``: the class's active units; ``class_strength[c]`` (H,) the mean
-    activation of every unit over the class's inputs (ranks units, and weights the drawing);
-    ``class_means[c]`` the mean input image of the class. Pruned weights are drawn grey.
-    The "drawn by" column is ``sigmoid(sum_j hbar_j W_dec[:, j] + b_dec)`` over the shown
-    units: what those units alone paint in pixel space.
+    ``class_units[c]``: the class's active-unit set; ``class_strength[c]`` (H,) the mean
+    activation ``hbar_c`` of every unit over the class's inputs; ``class_means[c]`` the mean
+    input image of the class. Units are ranked by specificity to the class,
+    ``hbar_c[j] - mean_{c' != c} hbar_c'[j]`` (units that fire for every digit come last).
+    Each weight image is scaled to its own largest surviving weight; pruned weights are
+    grey. The second column is what the whole set draws through its output weights,
+    ``sigmoid(b_dec + sum_{j in set} hbar_c[j] W_dec[:, j])``.
     """
     plt = _plt()
+    import matplotlib
+
     classes = sorted(class_units)
     cols = 2 + 2 * per_class
-    fig, axes = plt.subplots(len(classes), cols, figsize=(0.78 * cols + 1.2, 0.86 * len(classes) + 1.3),
+    fig, axes = plt.subplots(len(classes), cols, figsize=(0.8 * cols + 1.2, 0.9 * len(classes) + 1.3),
                              squeeze=False)
     enc_mask = masks[0] if masks is not None else (w_enc != 0)
     dec_mask = masks[1] if masks is not None else (w_dec != 0)
-    lim_in = float(np.percentile(np.abs(w_enc[enc_mask]), 99)) if enc_mask.any() else 1.0
-    lim_out = float(np.percentile(np.abs(w_dec[dec_mask]), 99)) if dec_mask.any() else 1.0
-    import matplotlib
-
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#d9d9d9")
-    im_in = im_out = None
+    strengths = np.stack([np.asarray(class_strength[c], dtype=float) for c in classes])
     for r, c in enumerate(classes):
-        strength = np.asarray(class_strength[c])
-        units = sorted(class_units[c], key=lambda j: -strength[j])[:per_class]
+        strength = strengths[r]
+        others = np.delete(strengths, r, axis=0).mean(axis=0) if len(classes) > 1 else np.zeros_like(strength)
+        specificity = strength - others
+        members = list(class_units[c])
+        units = sorted(members, key=lambda j: -specificity[j])[:per_class]
         axes[r, 0].imshow(np.asarray(class_means[c]).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
                           interpolation="nearest")
-        drawn = 1 / (1 + np.exp(-(b_dec + sum(strength[j] * w_dec[:, j] for j in units))))
-        axes[r, 1].imshow(np.asarray(drawn).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
+        drive = b_dec + (w_dec[:, members] @ strength[members] if members else 0.0)
+        axes[r, 1].imshow((1 / (1 + np.exp(-drive))).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
                           interpolation="nearest")
-        axes[r, 0].set_ylabel(f"{c}\n({len(class_units[c])} units)", rotation=0, ha="right", va="center",
-                              fontsize=9)
+        axes[r, 0].set_ylabel(f"{c}\n({len(members)} units)", rotation=0, ha="right", va="center", fontsize=9)
         for k in range(per_class):
             ax_i, ax_o = axes[r, 2 + 2 * k], axes[r, 3 + 2 * k]
             if k < len(units):
                 j = units[k]
-                win = np.ma.masked_array(w_enc[j], mask=~enc_mask[j]).reshape(image_shape)
-                wout = np.ma.masked_array(w_dec[:, j], mask=~dec_mask[:, j]).reshape(image_shape)
-                im_in = ax_i.imshow(win, cmap=cmap, vmin=-lim_in, vmax=lim_in, interpolation="nearest")
-                im_out = ax_o.imshow(wout, cmap=cmap, vmin=-lim_out, vmax=lim_out, interpolation="nearest")
-                ax_i.set_title(f"#{j} in", fontsize=6.5, pad=2)
-                ax_o.set_title(f"#{j} out", fontsize=6.5, pad=2)
+                for ax, w, m, tag in ((ax_i, w_enc[j], enc_mask[j], "in"), (ax_o, w_dec[:, j], dec_mask[:, j], "out")):
+                    lim = float(np.abs(w[m]).max()) if m.any() else 1.0
+                    ax.imshow(np.ma.masked_array(w, mask=~m).reshape(image_shape), cmap=cmap, vmin=-lim, vmax=lim,
+                              interpolation="nearest")
+                    ax.set_title(f"#{j} {tag}", fontsize=6.5, pad=2)
             else:
                 ax_i.set_visible(False)
                 ax_o.set_visible(False)
         if r == 0:
-            axes[r, 0].set_title("class mean", fontsize=7)
-            axes[r, 1].set_title("units draw", fontsize=7)
+            axes[r, 0].set_title("digit mean", fontsize=7)
+            axes[r, 1].set_title("its set draws", fontsize=7)
         for ax in axes[r]:
             ax.set_xticks([])
             ax.set_yticks([])
-    title = f"Each digit's subnetwork ({MODEL_LABELS.get(model, model)}): its strongest units' weights in pixel space"
+            ax.spines[:].set_visible(False)
+    title = f"Each digit's subnetwork ({model} model): its most specific units' weights in pixel space"
     _title(fig, title)
-    fig.supxlabel("per unit: input weights ('in', what it looks for) and output weights ('out', what it draws), "
-                  "8x8 pixels; red +, blue −, grey = pruned synapse", fontsize=8)
-    fig.supylabel("digit class (units in its set)", fontsize=9)
+    fig.supxlabel("per unit, 8x8 pixels: input weights ('in', what it looks for) and output weights ('out', what it "
+                  "draws); red +, blue −, each image scaled to its largest weight; grey = pruned synapse", fontsize=8)
+    fig.supylabel("digit class (units in its active set)", fontsize=9)
     fig.tight_layout(rect=(0.02, 0.02, 1, 0.99))
     return ReportFigure("subnetworks", title,
-                        f"Up to {per_class} of the units each digit recruits, strongest first; 'units draw' is what "
-                        "those few units alone paint through their surviving output weights.",
-                        fig, "subnetworks", thumbnail_axes=list(axes.flat))
+                        f"For each digit, the {per_class} units of its set that fire most for it and least for other "
+                        "digits; 'its set draws' is what the digit's whole set paints through its surviving output "
+                        "weights.", fig, "subnetworks", thumbnail_axes=list(axes.flat))
 
 
 def weight_masks(layers: dict[str, dict[str, np.ndarray]], densities: dict[str, dict[str, float]],
-                 order: np.ndarray | None = None) -> ReportFigure:
-    """Surviving synapses of the sparse model and weight density per layer for every model.
+                 order: np.ndarray | None = None, image_shape: Sequence[int] | None = None) -> ReportFigure:
+    """Surviving synapses of the sparse model, where they are in pixel space, and weight
+    density per layer for every model.
 
     ``layers[name]`` = ``{"mask": bool (d, H), "ylabel": str}`` in pixel x unit layout
-    (the encoder transposed); ``densities[model][layer]`` = fraction of nonzero weights,
-    layers named ``encoder`` and ``decoder``.
+    (the encoder transposed); the first layer's mask also gives the synapses kept per input
+    pixel (drawn as an image when ``image_shape`` is given). ``densities[model][layer]`` =
+    fraction of nonzero weights, layers named ``encoder`` and ``decoder``.
     """
     plt = _plt()
     from matplotlib import gridspec
 
-    fig = plt.figure(figsize=(11.5, 3.9))
-    gs = gridspec.GridSpec(1, len(layers) + 1, figure=fig, width_ratios=[3] * len(layers) + [1.9], wspace=0.32,
-                           left=0.06, right=0.99, top=0.8, bottom=0.16)
+    extra = image_shape is not None and layers
+    ratios = [3] * len(layers) + ([1.25] if extra else []) + [1.9]
+    fig = plt.figure(figsize=(13.5 if extra else 11.5, 3.9))
+    gs = gridspec.GridSpec(1, len(ratios), figure=fig, width_ratios=ratios, wspace=0.38,
+                           left=0.05, right=0.99, top=0.8, bottom=0.16)
+    first_mask = None
     for i, (name, entry) in enumerate(layers.items()):
         ax = fig.add_subplot(gs[0, i])
         mask = np.asarray(entry["mask"], dtype=bool)
+        if first_mask is None:
+            first_mask = mask
         if order is not None:
             mask = mask[:, order]
         ax.imshow(mask, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(f"{name}\n{mask.mean() * 100:.1f}% of {mask.size:,} synapses survive")
         ax.set_xlabel("hidden unit (same order as the class map)")
         ax.set_ylabel(entry.get("ylabel", "pixel (row-major index)"))
+    if extra:
+        ax = fig.add_subplot(gs[0, len(layers)])
+        per_pixel = first_mask.sum(axis=1).reshape(image_shape)
+        im = ax.imshow(per_pixel, cmap="Greys", vmin=0, interpolation="nearest")
+        ax.set_title("input synapses kept\nper pixel")
+        ax.set_xlabel("pixel column")
+        ax.set_ylabel("pixel row")
+        cb = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.08, pad=0.28)
+        cb.set_label("synapses (count)", fontsize=7)
+        cb.ax.tick_params(labelsize=6)
     ax = fig.add_subplot(gs[0, -1])
     models = list(densities)
     layer_names = [l for l in ("encoder", "decoder") if any(l in d for d in densities.values())]
@@ -519,10 +538,14 @@ def weight_masks(layers: dict[str, dict[str, np.ndarray]], densities: dict[str, 
     ax.legend(loc="upper center", ncol=len(models), fontsize=6.5, handlelength=1, columnspacing=0.8)
     title = "Static weight sparsity: which synapses the sparse model keeps"
     _title(fig, title)
-    return ReportFigure("weight_masks", title,
-                        "Black = surviving synapse of the sparse model. Pruning keeps about one synapse in ten; silent "
-                        "units (right) keep few, and pixels digits never use (the image border) keep almost none.",
-                        fig, "sparsity")
+    caption = "Black = surviving synapse of the sparse model; units that never fire (right) keep few."
+    if extra:
+        per_pixel = first_mask.sum(axis=1).reshape(image_shape)
+        border = np.ones(tuple(image_shape), dtype=bool)
+        border[1:-1, 1:-1] = False
+        caption += (f" Pixels on the image border keep {per_pixel[border].mean():.1f} input synapses on average, "
+                    f"inner pixels {per_pixel[~border].mean():.1f}: pruning spends synapses where digits have ink.")
+    return ReportFigure("weight_masks", title, caption, fig, "sparsity")
 
 
 def activation_density(classes: Sequence[int], series: dict[str, np.ndarray], target: float | None = None) -> ReportFigure:

@@ -525,7 +525,7 @@ def build_figures(ctx: DemoContext) -> tuple[list, dict[str, Any]]:
             enc, dec = ctx.models["sparse"].surviving()
             layers = {"encoder (input → hidden)": {"mask": enc.T, "ylabel": "input pixel (row-major index)"},
                       "decoder (hidden → output)": {"mask": dec, "ylabel": "output pixel (row-major index)"}}
-            figs.append(F.weight_masks(layers, dens, orders.get("sparse", (None,))[0]))
+            figs.append(F.weight_masks(layers, dens, orders.get("sparse", (None,))[0], ctx.image_shape))
     if hidden:
         series: dict[str, np.ndarray] = {}
         for k in SNN_MODELS:
@@ -642,20 +642,67 @@ def headline(ctx: DemoContext) -> list[dict[str, Any]]:
     return rows
 
 
-def headline_text(rows: list[dict[str, Any]], timesteps: int | None = None) -> str:
-    """The headline table as fixed-width text (what ``neurosim demo`` prints)."""
-    from neurosim.demo_figures import format_count
+#: targets whose energy appears in the headline table (when estimated)
+HEADLINE_PROFILES = ("loihi2", "spinnaker2", "gpu_baseline")
 
-    cols = [("model", "model", lambda v: str(v)), ("test_mse", "ANN MSE", _f4),
-            ("weight_density", "weights kept", _f3), ("activation_density", "units active", _f3),
-            ("macs_per_inference", "ANN MACs/inf", format_count),
-            ("snn_rate_mse", f"SNN MSE (rate, T={timesteps})", _f4),
-            ("snn_rate_synops", "syn ops/inf (rate)", format_count),
-            ("snn_graded_mse", "SNN MSE (graded)", _f4), ("snn_graded_synops", "syn ops/inf (graded)", format_count)]
-    cols = [c for c in cols if any(r.get(c[0]) is not None for r in rows)]
-    table = [[h for _, h, _ in cols]] + [[fmt(r.get(k)) if r.get(k) is not None else "–" for k, _, fmt in cols]
-                                         for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+
+def headline_table(ctx: DemoContext, rows: list[dict[str, Any]], hw_rows: list[dict[str, Any]] | None = None
+                   ) -> tuple[list[str], list[list[str]]]:
+    """The headline numbers transposed: one row per quantity, one column per model, and
+    the dense-to-sparse ratio (what sparsity saves)."""
+    from neurosim.demo_figures import format_count, format_si
+
+    t = ctx.options.get("timesteps")
+    models = [r["model"] for r in rows]
+    by = {r["model"]: r for r in rows}
+    spec = [("test_mse", "ANN test MSE (pixel²)", _f4, "×"), ("weight_density", "weights kept (fraction)", _f3, "÷"),
+            ("activation_density", "hidden units active per input (fraction)", _f3, "÷"),
+            ("macs_per_inference", "ANN MACs per inference", format_count, "÷"),
+            ("snn_rate_mse", f"SNN MSE, rate coding, T={t}", _f4, "×"),
+            ("snn_rate_synops", f"SNN synaptic ops per inference, rate, T={t}", format_count, "÷"),
+            ("snn_graded_mse", "SNN MSE, graded spikes", _f4, "×"),
+            ("snn_graded_synops", "SNN synaptic ops per inference, graded", format_count, "÷")]
+    head = ["quantity"] + [m.replace("_", " ") for m in models]
+    show_ratio = "dense" in by and "sparse" in by
+    if show_ratio:
+        head.append("sparse vs dense")
+    body = []
+    for key, label, fmt, how in spec:
+        vals = [by[m].get(key) for m in models]
+        if all(v is None for v in vals):
+            continue
+        line = [label] + [fmt(v) if v is not None else "–" for v in vals]
+        if show_ratio:
+            d, sp = by["dense"].get(key), by["sparse"].get(key)
+            line.append(_ratio_text(d, sp, how))
+        body.append(line)
+    for profile in HEADLINE_PROFILES:
+        mine = {r["model"]: r for r in (hw_rows or []) if r["profile"] == profile}
+        if not mine:
+            continue
+        label = next(iter(mine.values())).get("label", profile)
+        line = [f"energy per inference on {label}"] + [
+            format_si(mine[m]["energy"]["typical"], "J") if m in mine else "–" for m in models]
+        if show_ratio:
+            d, sp = mine.get("dense"), mine.get("sparse")
+            line.append(_ratio_text(d["energy"]["typical"] if d else None, sp["energy"]["typical"] if sp else None, "÷"))
+        body.append(line)
+    return head, body
+
+
+def _ratio_text(dense: Any, sparse: Any, how: str) -> str:
+    if dense is None or sparse is None or not dense or not sparse:
+        return "–"
+    if how == "×":  # an error: how many times the dense one
+        return f"{sparse / dense:.2f}x the dense"
+    r = dense / sparse
+    return f"{r:.3g}x fewer" if r >= 1.05 else f"{1 / r:.3g}x more" if r <= 1 / 1.05 else "same"
+
+
+def headline_text(head: list[str], body: list[list[str]]) -> str:
+    """A table as fixed-width text (what ``neurosim demo`` prints)."""
+    table = [head] + body
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
              for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -898,24 +945,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _table_cells(rows: list[dict[str, Any]], timesteps: Any) -> tuple[list[str], list[list[str]]]:
-    from neurosim.demo_figures import format_count
-
-    cols = [("model", "model", None), ("test_mse", "ANN test MSE", _f4), ("weight_density", "weights kept", _f3),
-            ("activation_density", "hidden units active per input", _f3),
-            ("macs_per_inference", "ANN MACs / inference", format_count),
-            ("snn_rate_mse", f"SNN MSE (rate, T={timesteps})", _f4),
-            ("snn_rate_synops", f"SNN synaptic ops / inference (rate, T={timesteps})", format_count),
-            ("snn_graded_mse", "SNN MSE (graded)", _f4),
-            ("snn_graded_synops", "SNN synaptic ops / inference (graded)", format_count)]
-    cols = [c for c in cols if any(r.get(c[0]) is not None for r in rows)]
-    body = []
-    for r in rows:
-        body.append([r["model"] if fmt is None else fmt(r[k]) if r.get(k) is not None else "–"
-                     for k, _, fmt in cols])
-    return [h for _, h, _ in cols], body
-
-
 def _hw_cells(hw_rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     from neurosim.demo_figures import format_count, format_si
 
@@ -933,7 +962,8 @@ def _hw_cells(hw_rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]
 
 def _html_table(head: list[str], body: list[list[str]], model_col: int | None = 0) -> str:
     out = ["<div class='tablewrap'><table><thead><tr>"]
-    out += [f"<th>{html.escape(h)}</th>" for h in head]
+    out += [f"<th class='swatch-{h.replace(' ', '_')}'>{html.escape(h)}</th>" if h in ("dense", "sparse", "small dense")
+            else f"<th>{html.escape(h)}</th>" for h in head]
     out.append("</tr></thead><tbody>")
     for row in body:
         out.append("<tr>")
@@ -1005,8 +1035,8 @@ def render_html(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> st
     if summary:
         parts.append("<p>" + " ".join(e(t) for t in summary) + "</p>")
     if rows:
-        head, body = _table_cells(rows, ctx.options.get("timesteps"))
-        parts.append("<h3>Headline numbers (held-out test digits)</h3>" + _html_table(head, body))
+        head, body = headline_table(ctx, rows, hw_rows)
+        parts.append("<h3>Headline numbers (held-out test digits)</h3>" + _html_table(head, body, model_col=None))
     parts.append("<h3>Pipeline stages</h3><div class='tablewrap'><table><thead><tr><th>stage</th><th>status</th>"
                  "<th>time</th><th style='text-align:left'>note</th></tr></thead><tbody>")
     for s in ctx.stages:
@@ -1059,7 +1089,7 @@ def render_md(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> str:
              f"neurosim {__version__} · {ctx.dataset_note} · pipeline wall time {ctx.wall_time_s:.0f} s", ""]
     lines += [" ".join(_summary_sentences(ctx, rows)), ""]
     if rows:
-        head, body = _table_cells(rows, ctx.options.get("timesteps"))
+        head, body = headline_table(ctx, rows, hw_rows)
         lines += ["## Headline numbers (held-out test digits)", "", _md_table(head, body), ""]
     lines += ["## Pipeline stages", "", _md_table(["stage", "status", "time", "note"],
                                                    [[s.name, s.status, f"{s.seconds:.1f} s", s.note] for s in ctx.stages]), ""]
