@@ -325,6 +325,10 @@ def test_where_each_kind_of_sparsity_pays():
     assert E(rram[1]) == pytest.approx(E(rram[0]), rel=0.02)                # weight sparsity: ~no saving
     saved_by_weights, saved_by_activity = E(rram[0]) - E(rram[1]), E(rram[0]) - E(rram[2])
     assert saved_by_activity > 0.05 * E(rram[0]) and saved_by_activity > 5 * abs(saved_by_weights)
+    gated = dense.with_layers([dense.layers[0], WorkloadLayer(**{**vars(dense.layers[1]), "in_active":
+                               dense.layers[1].in_active & (np.arange(256) >= 128)})])  # units 0-127 gated off
+    skipped = estimate(gated, "rram_crossbar")
+    assert E(skipped) < 0.8 * E(rram[0])  # whole row blocks silent: their tile reads are skipped
     gpu = [estimate(w, "gpu_baseline") for w in (dense, pruned, quiet)]
     assert E(gpu[0]) == E(gpu[1]) == E(gpu[2])                              # the GPU computes everything
     wafer = [estimate(w, "cerebras_wse3") for w in (dense, pruned, quiet)]

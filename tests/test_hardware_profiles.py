@@ -277,3 +277,15 @@ def test_cli_profiles_lists_sources(tmp_path, capsys):
     assert all(f["source"] and f["confidence"] for p in listing for f in p["figures"])
     assert main(["profiles", "--brief", "--format", "json", "-p", "loihi", "--json", str(js)]) == 0
     assert json.loads(capsys.readouterr().out)[0]["name"] == "loihi"
+
+
+def test_cli_report_never_overwrites_the_record(tmp_path, capsys):
+    stem = tmp_path / "act"
+    tiny_record().save(stem)
+    before = (tmp_path / "act.json").read_text()
+    assert main(["report", str(stem), "-p", "loihi", "--format", "md", "-o", str(tmp_path / "act.md")]) == 0
+    assert (tmp_path / "act.json").read_text() == before            # JSON went to act.report.json
+    assert json.loads((tmp_path / "act.report.json").read_text())[0]["profile"] == "loihi"
+    assert main(["report", str(stem), "-p", "loihi", "--format", "json", "-o", str(tmp_path / "act.json")]) == 2
+    assert "would overwrite an input activity record" in capsys.readouterr().err
+    assert (tmp_path / "act.json").read_text() == before

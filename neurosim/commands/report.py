@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from neurosim.errors import ValidationError
 from neurosim.report import FORMATS
 
 
@@ -31,12 +32,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _stem(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in (".json", ".npz") else path
+
+
 def default_json_path(records: list[str], output: str | None, fmt: str) -> Path:
+    """Beside ``-o FILE`` (``FILE.json``), else ``<first record>.report.json``; never a record's own file."""
+    taken = {_stem(r).with_suffix(".json").resolve() for r in records}
     if output:
         out = Path(output)
-        return out if fmt == "json" else out.with_suffix(".json")
-    first = Path(records[0])
-    stem = first.with_suffix("") if first.suffix in (".json", ".npz") else first
+        candidate = out if fmt == "json" else out.with_suffix(".json")
+        if candidate.resolve() not in taken:
+            return candidate
+        return out.with_name(out.stem + ".report.json")
+    stem = _stem(records[0])
     return stem.with_name(stem.name + ".report.json")
 
 
@@ -51,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
                  for rec, src in zip(records, args.records) for prof in profiles]
     text = format_report(estimates, args.format)
     json_path = Path(args.json) if args.json else default_json_path(args.records, args.output, args.format)
+    protected = {_stem(r).with_suffix(sfx).resolve() for r in args.records for sfx in (".json", ".npz")}
+    for target in filter(None, (args.output, json_path)):
+        if Path(target).resolve() in protected:
+            raise ValidationError(f"{target}: would overwrite an input activity record; choose another path")
     if args.output:
         write_atomic(args.output, text)
         print(f"report written to {args.output}", file=sys.stderr)

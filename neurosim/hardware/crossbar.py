@@ -154,6 +154,8 @@ def cost(workload: Workload, profile: Profile) -> CostResult:
         ("a tile whose inputs are all zero for a sample is skipped" if profile.flag("skips_idle_tiles")
          else "every used tile is read for every sample, even when its inputs are all zero"),
         "tiles of a layer work in parallel, layers in sequence; columns sharing an ADC are converted one after another",
+        "idle chip power is not charged unless the profile gives a static power per tile: per-MVM energies "
+        "measured at full load include the chip's static power only as amortised over a busy chip",
     ]
     return CostResult(energy=energy, latency=latency, breakdown=breakdown, resources=resources,
                       assumptions=assumptions, macs=float(sum(p.array_macs for p in plans)), extra=extra)
