@@ -597,6 +597,7 @@ def hardware_rows(estimates: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "ops": float(ops) if ops is not None else None,
                 "ops_kind": "MACs" if runs == "ann" else "synaptic ops",
                 "kind": e.get("kind") or _guess_kind(str(e.get("profile"))), "breakdown": e.get("breakdown"),
+                "extra": e.get("extra") if isinstance(e.get("extra"), dict) else {},
                 "timesteps": e.get("timesteps"), "title": e.get("profile_title")}
 
     rows = [r for r in (row(e) for e in estimates) if r is not None]
@@ -743,8 +744,10 @@ def hardware_readings(rows: list[dict[str, Any]], ctx: DemoContext) -> list[dict
         if static_s is not None and dyn_s is not None and static_s + dyn_s > 0:
             share = static_s / (static_s + dyn_s)
             if share > 0.5:
-                parts.append(f"{share * 100:.0f}% of its energy is static power paid for the time the inference "
-                             f"takes, so sparsity pays here mainly through latency")
+                parts.append(f"{share * 100:.0f}% of its energy is static power or fixed overhead paid for the time "
+                             "the inference takes, so "
+                             + ("sparsity pays here mainly through the shorter latency" if lat >= 1.05 else
+                                "at this network's size the fixed cost swamps what sparsity saves in work"))
                 if dyn_s > 0 and dyn_d and dyn_d / dyn_s >= 1.05:
                     parts[-1] += f"; the activity-dependent part alone shrinks {dyn_d / dyn_s:.3g}x."
                 else:
@@ -820,6 +823,16 @@ def _kind_reading(kind: str, s: dict, d: dict, ctx: DemoContext) -> str:
                     "skips zero weights (static sparsity), and silent units where the profile says it can.")
         return "The dataflow engine skips work on zero weights (static sparsity pays)."
     if "cross" in k or "analog" in k:
+        sp = (s.get("extra") or {}).get("sparsity") or {}
+        typical = sp.get("energy_typical_j")
+        if typical and sp.get("energy_if_weights_dense_j") and sp.get("energy_if_all_inputs_nonzero_j"):
+            w_gain = sp["energy_if_weights_dense_j"] / typical
+            a_gain = sp["energy_if_all_inputs_nonzero_j"] / typical
+            tiles = (f" (pruning empties {sp['tiles_if_weights_dense'] - sp['tiles_used']} of "
+                     f"{sp['tiles_if_weights_dense']} tiles)" if "tiles_used" in sp and "tiles_if_weights_dense" in sp
+                     else "")
+            return (f"On a crossbar a pruned weight still occupies its cell: weight sparsity saves {w_gain:.3g}x"
+                    f"{tiles}, while silent inputs, which skip their row drivers, save {a_gain:.3g}x.")
         return ("On a crossbar a pruned weight still occupies its cell: unstructured weight sparsity saves only the "
                 "tiles it empties entirely, while silent inputs skip row drivers and ADC work (activity sparsity pays).")
     if "gpu" in k:
@@ -1001,11 +1014,13 @@ def _summary_sentences(ctx: DemoContext, rows: list[dict[str, Any]]) -> list[str
                    f"{d['macs_per_inference'] / s['macs_per_inference']:.0f}x fewer multiply-accumulates than the "
                    f"dense model of the same shape.")
     if d and s and d.get("test_mse") and s.get("test_mse"):
-        txt = (f"Its reconstruction error is {s['test_mse']:.4f} against the dense model's {d['test_mse']:.4f} "
-               f"({s['test_mse'] / d['test_mse']:.2f}x)")
+        txt = (f"That costs accuracy: its reconstruction error (test MSE) is {s['test_mse']:.4f}, "
+               f"{s['test_mse'] / d['test_mse']:.2f}x the dense model's {d['test_mse']:.4f}")
         if sd and sd.get("test_mse"):
-            txt += (f", and {sd['test_mse'] / s['test_mse']:.1f}x lower than a small dense model with the same "
-                    f"compute ({sd['test_mse']:.4f})")
+            r = sd["test_mse"] / s["test_mse"]
+            txt += (f"; a small dense model with the same compute reaches {sd['test_mse']:.4f}, so at equal compute "
+                    + (f"large-and-sparse is {r:.1f}x more accurate" if r >= 1 else
+                       f"large-and-sparse is {1 / r:.1f}x LESS accurate than small-and-dense"))
         out.append(txt + ".")
     if s and s.get("snn_graded_synops") and d and d.get("snn_graded_synops"):
         out.append(f"As spiking networks with graded spikes, the sparse one needs {format_ratio(d['snn_graded_synops'], s['snn_graded_synops'])} "
