@@ -206,10 +206,11 @@ def training_curves(histories: dict[str, dict[str, list[float]]]) -> ReportFigur
     title = "Training side by side: loss per epoch"
     _title(fig, title)
     fig.tight_layout()
+    finals = [f"{MODEL_LABELS.get(m, m).split(' (')[0]} {_pick_curve(h, 'test')[-1]:.4f}"
+              for m, h in histories.items() if _pick_curve(h, "test")]
     return ReportFigure("training_curves", title,
-                        "All models see the same batches from the same seed; the sparse model pays a small "
-                        "loss penalty for pruning and gating, the iso-compute small dense model a larger one.",
-                        fig, "training")
+                        "All models see the same batches in the same order from one seed; final test MSE: "
+                        + ", ".join(finals) + ".", fig, "training")
 
 
 def _pick_curve(hist: dict[str, Any], kind: str) -> list[float] | None:
@@ -370,9 +371,10 @@ def class_unit_map(freqs: dict[str, np.ndarray], orders: dict[str, tuple[np.ndar
     cbar.set_label("firing frequency\n(fraction of the class's test inputs)")
     title = f"Digit-specific subnetworks: how often each hidden unit fires for each digit ({source})"
     _title(fig, title)
-    return ReportFigure("class_unit_map", title,
-                        "Sparse: a staircase, each digit recruits its own small group of units. "
-                        "Dense: nearly every unit fires for every digit.", fig, "subnetworks")
+    per_input = {m: float(f.mean(axis=1).mean()) * f.shape[1] for m, f in freqs.items()}
+    caption = "Each bright block is a group of units that fires mostly for one digit. " + "; ".join(
+        f"{m}: {v:.0f} of {freqs[m].shape[1]} units active per input" for m, v in per_input.items()) + "."
+    return ReportFigure("class_unit_map", title, caption, fig, "subnetworks")
 
 
 def jaccard_figure(matrices: dict[str, np.ndarray], classes: Sequence[int]) -> ReportFigure:
@@ -404,9 +406,11 @@ def jaccard_figure(matrices: dict[str, np.ndarray], classes: Sequence[int]) -> R
     cbar.set_label("Jaccard overlap |A∩B| / |A∪B| (0-1)")
     title = "Overlap between the digits' active-unit sets (Jaccard)"
     _title(fig, title)
+    means = "; ".join(f"{m} {mean_offdiag(v):.2f}" for m, v in matrices.items())
     return ReportFigure("jaccard", title,
-                        "A unit belongs to a digit's set when it is active for more than half of that digit's "
-                        "test inputs; low off-diagonal values mean separate pathways per digit.", fig, "subnetworks")
+                        f"Mean overlap between two digits' sets: {means} (1 = the same units, 0 = disjoint); a unit is "
+                        "in a digit's set when it is active for more than half of that digit's test inputs.",
+                        fig, "subnetworks")
 
 
 def subnetwork_gallery(w_enc: np.ndarray, w_dec: np.ndarray, b_dec: np.ndarray, class_units: dict[int, list[int]],
@@ -575,10 +579,10 @@ def activation_density(classes: Sequence[int], series: dict[str, np.ndarray], ta
     title = "Dynamic activity sparsity: hidden units active per input, by digit"
     _title(fig, title)
     fig.tight_layout()
+    means = "; ".join(f"{k} {np.mean(v) * 100:.0f}%" for k, v in series.items())
     return ReportFigure("activation_density", title,
-                        "The gate keeps the sparse model's hidden layer mostly silent for every digit, in the ANN "
-                        "and in its spiking network alike (hatched bars: units with at least one spike).",
-                        fig, "sparsity")
+                        f"Mean fraction of hidden units active per input: {means}. Hatched bars: spiking network "
+                        "(units with at least one spike), solid: the ANN (units with h > 0).", fig, "sparsity")
 
 
 # --------------------------------------------------------------------------- conversion
@@ -632,9 +636,14 @@ def fidelity_vs_timesteps(rows: list[dict[str, Any]], ann_mse: dict[str, float],
     title = "ANN-to-SNN conversion: fidelity and cost vs timesteps"
     _title(fig, title)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
-    return ReportFigure("fidelity_vs_timesteps", title,
-                        "Rate coding approaches the ANN's error as T grows and pays for it in spikes; graded "
-                        "coding reaches it at once with about one event per active neuron.", fig, "conversion")
+    caption = ("Rate coding approaches the ANN's error as T grows and pays for it in spikes; graded coding sends "
+               "about one event per active neuron.")
+    sparse_rate = sorted((r["timesteps"], r["mse_vs_input"]) for r in rows
+                         if r["model"] == "sparse" and r["coding"] == "rate" and r.get("mse_vs_input") is not None)
+    if sparse_rate and ann_mse.get("sparse"):
+        t_last, mse_last = sparse_rate[-1]
+        caption += (f" Sparse, rate, T={t_last}: MSE {mse_last / ann_mse['sparse']:.3f}x the ANN's.")
+    return ReportFigure("fidelity_vs_timesteps", title, caption, fig, "conversion")
 
 
 def backend_agreement(entries: list[dict[str, Any]]) -> ReportFigure:
