@@ -43,6 +43,7 @@ build_dir : str
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import tempfile
@@ -268,7 +269,13 @@ class _Built:
 
 def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: int, timesteps: int,
                    chunk_inputs: dict[str, np.ndarray]) -> _Built:
-    """Build (not run) one Brian2 Network of ``copies`` copies; ``chunk_inputs`` sets the input layer."""
+    """Build (not run) one Brian2 Network of ``copies`` copies; ``chunk_inputs`` sets the input layer.
+
+    Object names are fixed (``neurosim_l1``, ...) and the previous chunk's objects are
+    collected first, so that the generated code, which contains the names, is the same for
+    every chunk and run: Brian2's cython cache then compiles it once per machine.
+    """
+    gc.collect()
     dt = network.dt_s * b2.second
     clock = b2.Clock(dt=dt)
     namespace: dict[str, Any] = {}
@@ -281,7 +288,7 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
     objects, groups = [], []
     for l, (layer, spec) in enumerate(zip(network.layers, specs)):
         group = b2.NeuronGroup(copies * layer.size, spec.equations, threshold=spec.threshold, reset=spec.reset,
-                               clock=clock, namespace=namespace, name=f"ns_{l}_*")
+                               clock=clock, namespace=namespace, name=f"neurosim_l{l}")
         for var, value in spec.values.items():
             setattr(group, var, np.tile(np.asarray(value, dtype=np.float64), copies))
         if l > 0:
@@ -291,13 +298,13 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
                 if var in chunk_inputs:
                     setattr(group, var, chunk_inputs[var])
         if spec.update:
-            group.run_regularly(spec.update, when="groups")  # contained in the group
+            group.run_regularly(spec.update, when="groups", name=f"neurosim_l{l}_update")  # contained in the group
         objects.append(group)
         if l > 0:
             pre_idx, post_idx, w = block_diagonal_indices(layer.connection.weight, copies)
             on_pre = ("I_acc_post += w * payload_pre" if specs[l - 1].graded else "I_acc_post += w") + "\ngot_post = 1"
             syn = b2.Synapses(groups[-1], group, "w : 1 (constant)", on_pre=on_pre, clock=clock,
-                              namespace=namespace, name=f"ns_syn_{l}_*")
+                              namespace=namespace, name=f"neurosim_syn{l}")
             if pre_idx.size:
                 syn.connect(i=pre_idx, j=post_idx)
                 syn.w = w
@@ -395,7 +402,9 @@ def _run(b2, network: SpikingNetwork, inputs: np.ndarray, timesteps: int, seed: 
                 _run_standalone(b2, network, specs, inputs, timesteps, stream, bounds, copies,
                                 options.get("build_dir"), counts, active, state_sums, timing)
             else:
+                built = None
                 for start, stop in bounds:
+                    built = None  # let the previous chunk's objects be collected
                     t0 = time.perf_counter()
                     chunk = _chunk_inputs(in_layer, inputs, stop - start, stream, start, stop)
                     built = _build_network(b2, network, specs, stop - start, timesteps, chunk)
