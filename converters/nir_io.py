@@ -44,8 +44,20 @@ Generic feed-forward chains of Input, Affine/Linear, Scale, IF, LIF, CubaLIF, LI
 (scalars broadcast to the layer size; consecutive Affine/Linear/Scale nodes are composed; a
 Scale right after Input is the input gain; the input encoding of a graph without neurosim
 metadata is ``current`` unless ``input_encoding`` says otherwise; NIR resets are reset-to-value,
-``reset='zero'``). Branches, recurrent edges, other node types or a file that is not NIR raise a
-one-line :class:`NetworkFileError` or :class:`UnsupportedNodeError` naming the node and its type.
+``reset='zero'``). An Affine/Linear/Scale right before Output (a network whose output is a
+current, as snnTorch models often end) becomes a ``readout`` layer named after that node: its
+decoded output is the time average of the current (``activation`` and ``decode`` from the graph
+metadata ``neurosim.readout`` when present, see :mod:`converters.nir_strict`).
+
+The time step: ``dt_s`` when given, else the graph metadata's ``neurosim.dt_s``, else
+:data:`DEFAULT_DT_S` (1 ms); a graph without neurosim metadata records which in
+``metadata['dt_source']`` ('argument' | 'default'). NIR states no time step: snnTorch writes and
+reads its graphs for ``dt = 1e-4`` s (``tau = dt / (1 - beta)``, ``r = tau / dt``), so read those with
+``dt_s=1e-4`` to reproduce snnTorch's dynamics; IF-only graphs do not depend on ``dt``.
+
+Branches, recurrent edges, other node types or a file that is not NIR raise a one-line
+:class:`NetworkFileError` or :class:`UnsupportedNodeError` naming the node and its type; so do
+malformed graphs (an edge to a missing node, shapes that do not chain, NaN or infinite values).
 """
 from __future__ import annotations
 
@@ -64,6 +76,8 @@ FORMAT_VERSION = 1
 KEY = "neurosim"
 SUPPORTED = ("Input", "Affine", "Linear", "Scale", "IF", "LIF", "CubaLIF", "LI", "I", "Output")
 NEURON_TYPES = ("IF", "LIF", "CubaLIF", "LI", "I")
+#: time step of a graph that states none and is read without ``dt_s`` (NIR leaves it to the simulator)
+DEFAULT_DT_S = 1e-3
 
 
 # ----------------------------------------------------------------------------------------
@@ -220,11 +234,19 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
     if gmeta and int(gmeta.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
         raise NetworkFileError(f"{origin}: neurosim NIR format version {gmeta['format_version']} is newer than "
                                f"this reader ({FORMAT_VERSION})")
-    dt = float(dt_s) if dt_s is not None else float(gmeta.get("dt_s", 1e-3))
+    if dt_s is not None:
+        dt, dt_source = float(dt_s), "argument"
+    elif gmeta.get("dt_s") is not None:
+        dt, dt_source = float(gmeta["dt_s"]), "graph"
+    else:
+        dt, dt_source = DEFAULT_DT_S, "default"
+    if not np.isfinite(dt) or dt <= 0:
+        raise NetworkFileError(f"{origin}: time step dt must be a positive number of seconds, got {dt}")
     chain = _chain(graph, origin)
 
     layers: list[Layer] = []
     pending: tuple[np.ndarray, np.ndarray] | None = None  # affine map waiting for its neuron node
+    pending_name = ""  # the last Affine/Linear/Scale node of that map
     gain: np.ndarray | None = None
     size = 0
     for name, node in chain:
@@ -234,12 +256,22 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
             size = int(np.prod(np.asarray(node.input_type["input"]).ravel()))
             continue
         if t == "Output":
-            if pending is not None:
-                raise UnsupportedNodeError(f"{origin}: the Affine/Scale before output node {name!r} feeds no neuron "
-                                           "layer (the last node before Output must be a neuron node)")
+            shape = np.asarray(node.output_type.get("output", []) if isinstance(node.output_type, dict) else [])
+            declared = int(np.prod(shape.ravel())) if shape.size else size  # an unstated shape is not checked
+            if declared != size:
+                raise NetworkFileError(f"{origin}: output node {name!r} declares {declared} values but receives {size}")
+            if pending is not None:  # a trailing Affine/Linear/Scale: its output current is the readout
+                if not layers:
+                    in_name, in_node = chain[0]
+                    layers.append(_input_layer(in_name, in_node, _loads(in_node.metadata, origin, f"node {in_name!r}"),
+                                               gain, input_encoding, origin))
+                layers.append(_readout_layer(pending_name, pending, gmeta.get("readout", {}), origin))
+                pending = None
             continue
         if t == "Scale":
             s = _vec(node.scale, size, origin, name, "scale")
+            _finite(s, origin, name, t, "scale")
+            pending_name = name
             if not layers and pending is None:
                 gain = s if gain is None else gain * s
             elif pending is None:
@@ -253,9 +285,16 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
                 raise UnsupportedNodeError(f"{origin}: node {name!r} of type {t} has a {w.ndim}-D weight; "
                                            "only 2-D (out, in) weights are supported")
             b = np.asarray(node.bias, dtype=np.float64) if t == "Affine" else np.zeros(w.shape[0])
-            b = np.broadcast_to(b, (w.shape[0],)).astype(np.float64)
+            try:
+                b = np.broadcast_to(b.reshape(-1) if b.size == w.shape[0] else b, (w.shape[0],)).astype(np.float64)
+            except ValueError:
+                raise NetworkFileError(f"{origin}: node {name!r} ({t}): bias has shape {b.shape}, expected "
+                                       f"({w.shape[0]},) for a weight of shape {w.shape}") from None
+            _finite(w, origin, name, t, "weight")
+            _finite(b, origin, name, t, "bias")
             if w.shape[1] != size:
                 raise NetworkFileError(f"{origin}: node {name!r} ({t}) takes {w.shape[1]} inputs but receives {size}")
+            pending_name = name
             pending = (w, b) if pending is None else (w @ pending[0], w @ pending[1] + b)
             size = w.shape[0]
             continue
@@ -272,7 +311,7 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
                                    f"(supported: {', '.join(SUPPORTED[:-1])})")
     if not layers:
         raise UnsupportedNodeError(f"{origin}: the graph has no neuron node between Input and Output")
-    metadata = dict(gmeta.get("metadata", {})) if gmeta else {"source_format": "nir"}
+    metadata = dict(gmeta.get("metadata", {})) if gmeta else {"source_format": "nir", "dt_source": dt_source}
     if gmeta and gmeta.get("layers") and [l.name for l in layers] != list(gmeta["layers"]):
         raise NetworkFileError(f"{origin}: the graph's chain {[l.name for l in layers]} does not match its "
                                f"metadata layers {gmeta['layers']}")
@@ -280,6 +319,27 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
         return SpikingNetwork(layers, dt_s=dt, metadata=metadata)
     except ValidationError as exc:
         raise NetworkFileError(f"{origin}: {exc}") from None
+
+
+def _readout_layer(name, affine, declared, origin) -> Layer:
+    """A trailing Affine/Linear/Scale before Output: a ``readout`` of its output current.
+
+    Its decoded output is the time average of ``W m + b`` over the layer's window ('mean'),
+    passed through ``activation`` when the graph metadata declares one (``neurosim.readout``,
+    written by :mod:`converters.nir_strict`); identity otherwise.
+    """
+    w, b = affine
+    options = {"activation": declared.get("activation", "identity"), "decode": declared.get("decode", "mean")}
+    try:
+        return Layer(name, "readout", w.shape[0], params={"scale": declared.get("scale", 1.0)}, options=options,
+                     connection=Connection(w, b))
+    except ValidationError as exc:
+        raise NetworkFileError(f"{origin}: node {name!r} (readout): {exc}") from None
+
+
+def _finite(arr: np.ndarray, origin: str, name: str, t: str, attr: str) -> None:
+    if not np.isfinite(arr).all():
+        raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} contains NaN or infinite values")
 
 
 def _input_layer(name, node, meta, gain, input_encoding, origin) -> Layer:
@@ -310,6 +370,10 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
         raise NetworkFileError(f"{origin}: node {name!r} of type {t} says neurosim kind {kind!r}")
     params: dict[str, Any] = {}
     options: dict[str, Any] = {}
+    for attr in ("tau", "tau_mem", "tau_syn"):
+        if hasattr(node, attr) and np.isinf(np.asarray(getattr(node, attr), dtype=np.float64)).any():
+            raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} is infinite (snnTorch exports "
+                                   "Leaky(beta=1), an IF neuron, this way); write an IF node instead")
     if t in ("IF", "I"):
         factor = vec("r")
         if not np.all(factor == 1.0):
