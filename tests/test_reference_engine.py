@@ -152,7 +152,7 @@ def random_net(kind, seed=0, density=0.4, sizes=(12, 9, 7)):
 
 
 @pytest.mark.parametrize("kind", ["if", "lif", "cuba_lif", "sigma_delta"])
-@pytest.mark.parametrize("mode", ["auto", "never", "always"])
+@pytest.mark.parametrize("mode", ["auto", "never", "always", "events"])
 def test_engine_matches_naive_simulator(kind, mode):
     net = random_net(kind)
     rng = np.random.default_rng(1)

@@ -40,9 +40,13 @@ from neurosim.network import Layer, SpikingNetwork
 
 NAME = "reference"
 
-#: Dense BLAS is this many times cheaper per multiply-add than scipy's sparse product
-#: (measured on AMD EPYC, float64, 2 threads; only the switch point depends on it).
-SPARSE_PENALTY = 60.0
+#: Cost model of the product strategies, in units of one dense BLAS multiply-add (measured on
+#: AMD EPYC, 2 threads): messages as a CSR matrix times the dense weights costs ~6 per message x
+#: n_out ("events"); CSR times CSR weights ~150 per synaptic event plus ~30 per output element
+#: it expands ("sparse"). Only the choice depends on these numbers, never the result.
+EVENTS_COST = 6.0
+SPARSE_OP_COST = 150.0
+SPARSE_OUTPUT_COST = 30.0
 
 
 def available() -> str | None:
@@ -70,13 +74,15 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         Seed of the ``bernoulli`` input stream.
     progress : bool
         Show a tqdm bar over the steps.
-    sparse : {'auto', 'never', 'always'}
-        Product strategy for synaptic input (results are the same, only the speed differs).
+    sparse : {'auto', 'never', 'always', 'events'}
+        Product strategy for synaptic input: by the cost model, always dense BLAS, always sparse
+        messages x sparse weights, always sparse messages x dense weights (same results).
     """
     if options:
         raise ValidationError(f"reference backend: unknown option(s) {sorted(options)}")
-    if sparse not in ("auto", "never", "always"):
-        raise ValidationError(f"reference backend: sparse must be 'auto', 'never' or 'always', got {sparse!r}")
+    if sparse not in ("auto", "never", "always", "events"):
+        raise ValidationError(f"reference backend: sparse must be 'auto', 'never', 'always' or 'events', "
+                              f"got {sparse!r}")
     x = np.asarray(inputs, dtype=np.float64)
     T = int(timesteps)
     n_samples = x.shape[0]
@@ -136,19 +142,22 @@ class _Message:
     indices of the nonzero entries when the sender knows them.
     """
 
-    __slots__ = ("values", "rows", "cols", "nnz", "constant", "flat")
+    __slots__ = ("values", "rows", "cols", "nnz", "constant", "flat", "nonzero")
 
-    def __init__(self, values: np.ndarray, constant: bool = False, flat: np.ndarray | None = None):
+    def __init__(self, values: np.ndarray, constant: bool = False, flat: np.ndarray | None = None,
+                 nonzero: np.ndarray | None = None):
         self.values = values
         self.constant = constant
         self.flat = flat
         n_rows, n_cols = values.shape
         if flat is not None:
+            self.nonzero = None
             self.nnz = int(flat.size)
             self.rows = np.flatnonzero(np.bincount(flat // n_cols, minlength=n_rows))
             self.cols = np.flatnonzero(np.bincount(flat % n_cols, minlength=n_cols))
         else:
-            nz = values != 0
+            nz = values != 0 if nonzero is None else nonzero
+            self.nonzero = nz
             self.nnz = int(np.count_nonzero(nz))
             self.rows = np.flatnonzero(nz.any(axis=1))
             self.cols = np.flatnonzero(nz.any(axis=0))
@@ -158,7 +167,42 @@ class _Message:
         if self.flat is not None:
             counts.ravel()[self.flat] += 1  # flat indices are unique
         else:
-            counts += self.values != 0
+            counts += self.nonzero
+
+
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+class _Received:
+    """Which (sample, neuron) pairs received a nonzero message on an existing synapse.
+
+    ``rows`` are the samples with any message; ``bits[r]`` (n_words uint64) the packed set of
+    neurons reached in sample ``rows[r]``. ``full`` marks a fully connected layer, where every
+    neuron with a synapse is reached as soon as its sample carries any message.
+    """
+
+    def __init__(self, n_samples: int, n_out: int, rows: np.ndarray, bits: np.ndarray | None,
+                 has_input: np.ndarray | None):
+        self.n_samples, self.n_out, self.rows, self.bits, self.has_input = n_samples, n_out, rows, bits, has_input
+
+    def count(self) -> int:
+        if self.bits is None:
+            return len(self.rows) * int(self.has_input.sum())
+        return int(_POPCOUNT8[self.bits.view(np.uint8)].sum())
+
+    def count_or(self, emitted: np.ndarray) -> int:
+        """Pairs that received a message or emitted one (``emitted``: bool (N, n_out))."""
+        s, j = np.nonzero(emitted)
+        if self.bits is None:
+            reached = self.has_input[j] & np.isin(s, self.rows, assume_unique=False)
+        else:
+            where = np.full(self.n_samples, -1, dtype=np.int64)
+            where[self.rows] = np.arange(len(self.rows))
+            r = where[s]
+            ok = r >= 0
+            reached = np.zeros(len(s), dtype=bool)
+            reached[ok] = ((self.bits[r[ok], j[ok] >> 6] >> (j[ok] & 63).astype(np.uint64)) & np.uint64(1)) == 1
+        return self.count() + int(np.count_nonzero(~reached))
 
 
 class _Synapses:
@@ -170,29 +214,24 @@ class _Synapses:
         self.wt = np.ascontiguousarray(w.T)  # (n_in, n_out)
         mask = w != 0
         self.has_input = mask.any(axis=1)  # neurons with at least one synapse
-        self.n_has_input = int(self.has_input.sum())
         # fully connected (every neuron with a synapse sees every input): O(N) active counting
-        self.full = bool(mask[self.has_input].all()) if self.n_has_input else True
-        self.mask_t = np.ascontiguousarray(mask.T, dtype=np.float32)
+        self.full = bool(mask[self.has_input].all()) if self.has_input.any() else True
+        # fan-out set of each presynaptic neuron as packed bits: (n_in, n_words) uint64
+        n_words = (self.n_out + 63) // 64
+        padded = np.zeros((self.n_in, n_words * 64), dtype=bool)
+        padded[:, :self.n_out] = mask.T
+        self.fan_out_bits = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
         self.fan_out = np.count_nonzero(mask, axis=0)  # per presynaptic neuron
         self.mode = mode
-        self._csr: tuple[Any, Any] | None = None
-        self._const: tuple[_Message, np.ndarray | None, np.ndarray | None] | None = None
-        self.stats = {"dense": 0, "sparse": 0, "skipped": 0, "reused": 0}
-
-    def _sparse(self):
-        if self._csr is None:
-            from scipy import sparse
-
-            self._csr = (sparse.csr_matrix(self.wt), sparse.csr_matrix(self.mask_t))
-        return self._csr
+        self._csr = None
+        self._const: tuple[_Message, np.ndarray | None, _Received] | None = None
+        self.stats = {"dense": 0, "events": 0, "sparse": 0, "skipped": 0, "reused": 0}
 
     def receive(self, msg: _Message | None, want_current: bool = True
-                ) -> tuple[np.ndarray | None, np.ndarray | None]:
+                ) -> tuple[np.ndarray | None, _Received | None]:
         """``(W @ m, received)`` for a batch message; ``(None, None)`` when nothing arrives.
 
         ``W @ m`` (N, n_out) excludes the bias (None when ``want_current`` is false).
-        ``received`` (N, n_out) bool: a nonzero message arrived on an existing synapse.
         """
         if msg is None or msg.nnz == 0:
             self.stats["skipped"] += 1
@@ -200,58 +239,66 @@ class _Synapses:
         if msg.constant and self._const is not None and self._const[0] is msg:
             self.stats["reused"] += 1
             return self._const[1], self._const[2]
-        n_samples = msg.values.shape[0]
-        rows, cols = msg.rows, msg.cols
-        all_rows, all_cols = len(rows) == n_samples, len(cols) == self.n_in
-        work_dense = len(rows) * len(cols) * self.n_out
-        work_sparse = SPARSE_PENALTY * msg.nnz * float(self.fan_out[cols].mean())
-        use_sparse = self.mode == "always" or (self.mode == "auto" and work_sparse < work_dense)
-        sub = msg.values if all_rows else msg.values[rows]
-        if not all_cols:
-            sub = sub[:, cols]
-        cur = rec = None
-        if use_sparse:
-            from scipy import sparse
-
-            self.stats["sparse"] += 1
-            wt, mask_t = self._sparse()
-            if not all_cols:
-                wt, mask_t = wt[cols], mask_t[cols]
-            sub_csr = sparse.csr_matrix(sub)
-            if want_current:
-                cur = (sub_csr @ wt).toarray()
-            if not self.full:
-                ind = sparse.csr_matrix((np.ones(sub_csr.nnz, dtype=np.float32), sub_csr.indices,
-                                         sub_csr.indptr), shape=sub_csr.shape)
-                rec = (ind @ mask_t).toarray() > 0
-        else:
-            self.stats["dense"] += 1
-            if want_current:
-                cur = sub @ (self.wt if all_cols else self.wt[cols])
-            if not self.full:
-                rec = ((sub != 0).astype(np.float32) @ (self.mask_t if all_cols else self.mask_t[cols])) > 0
-        if self.full:
-            rec = np.repeat(self.has_input[None, :], len(rows), axis=0)
-        if not all_rows:
-            if cur is not None:
-                full_cur = np.zeros((n_samples, self.n_out))
-                full_cur[rows] = cur
-                cur = full_cur
-            full_rec = np.zeros((n_samples, self.n_out), dtype=bool)
-            full_rec[rows] = rec
-            rec = full_rec
+        rec = self._received(msg)
+        cur = self._current(msg) if want_current else None
         if msg.constant:
             self._const = (msg, cur, rec)
         return cur, rec
+
+    def _received(self, msg: _Message) -> _Received:
+        n_samples = msg.values.shape[0]
+        if self.full:
+            return _Received(n_samples, self.n_out, msg.rows, None, self.has_input)
+        flat = msg.flat if msg.flat is not None else np.flatnonzero(msg.nonzero)
+        r, c = np.divmod(flat, self.n_in)  # flat indices are sorted: grouped by sample
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        bits = np.bitwise_or.reduceat(self.fan_out_bits[c], starts, axis=0)
+        return _Received(n_samples, self.n_out, r[starts], bits, None)
+
+    def _current(self, msg: _Message) -> np.ndarray:
+        n_samples = msg.values.shape[0]
+        rows, cols = msg.rows, msg.cols
+        work = {"dense": len(rows) * len(cols) * self.n_out,
+                "events": EVENTS_COST * msg.nnz * self.n_out,
+                "sparse": (SPARSE_OP_COST * msg.nnz * float(self.fan_out[cols].mean())
+                           + SPARSE_OUTPUT_COST * len(rows) * self.n_out)}
+        strategy = {"never": "dense", "always": "sparse", "events": "events"}.get(self.mode) or min(work, key=work.get)
+        if strategy != "dense":
+            from scipy import sparse
+
+            self.stats[strategy] += 1
+            flat = msg.flat if msg.flat is not None else np.flatnonzero(msg.nonzero)
+            r, c = np.divmod(flat, self.n_in)
+            indptr = np.searchsorted(r, np.arange(n_samples + 1))
+            events = sparse.csr_matrix((msg.values.ravel()[flat], c, indptr), shape=(n_samples, self.n_in))
+            if strategy == "events":
+                return np.asarray(events @ self.wt)
+            if self._csr is None:
+                self._csr = sparse.csr_matrix(self.wt)
+            return (events @ self._csr).toarray()
+        self.stats["dense"] += 1
+        # gather active rows/columns only when that skips at least half of the work (a copy costs too)
+        all_rows = len(rows) > n_samples // 2
+        all_cols = len(cols) > self.n_in // 2
+        sub = msg.values if all_rows else msg.values[rows]
+        if not all_cols:
+            sub = sub[:, cols]
+        cur = sub @ (self.wt if all_cols else self.wt[cols])
+        return cur if all_rows else _scatter_rows(cur, rows, n_samples)
 
     def received_count(self, msg: _Message | None) -> int:
         """Number of (sample, neuron) pairs with a nonzero message on an existing synapse."""
         if msg is None or msg.nnz == 0:
             return 0
-        if self.full:
-            return len(msg.rows) * self.n_has_input
-        _, rec = self.receive(msg, want_current=False)
-        return int(np.count_nonzero(rec))
+        return self.receive(msg, want_current=False)[1].count()
+
+
+def _scatter_rows(block: np.ndarray, rows: np.ndarray, n_samples: int) -> np.ndarray:
+    if len(rows) == n_samples:
+        return block
+    out = np.zeros((n_samples, block.shape[1]))
+    out[rows] = block
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -293,14 +340,16 @@ class _InputLayer:
             self.v -= spike
             flat = self.buffer.ravel()
             flat[self.prev] = 0.0
-            self.prev = self.idx[spike]
+            self.prev = self.idx[spike]  # sorted flat indices: grouped by sample
             flat[self.prev] = 1.0
             n_active = self.nonzero_drive + int(np.count_nonzero(spike & self.zero_drive))
-            return (_Message(self.buffer, flat=self.prev) if self.prev.size else None), n_active
+            if not self.prev.size:
+                return None, n_active
+            return _Message(self.buffer, flat=self.prev), n_active
         if enc == "bernoulli":
             spikes = self.rng.random(self.shape) < self.p
             n_active = self.nonzero_drive + int(np.count_nonzero(spikes & self.zero))
-            return _Message(spikes.astype(np.float64)), n_active
+            return _Message(spikes.astype(np.float64), nonzero=spikes), n_active
         if enc == "current":
             return self.msg, self.nonzero_drive
         # graded: delta encoding of a static input, once at step 0
@@ -337,7 +386,7 @@ class _Stage:
     def stats(self) -> dict[str, int]:
         return self.syn.stats
 
-    def current(self, msg: _Message | None) -> tuple[np.ndarray, np.ndarray | None]:
+    def current(self, msg: _Message | None) -> tuple[np.ndarray, _Received | None]:
         """``I = W @ m + b`` (N, n) and the received pattern (None when nothing arrived)."""
         cur, rec = self.syn.receive(msg)
         if cur is None:
@@ -345,12 +394,13 @@ class _Stage:
         return cur + self.bias, rec
 
     @staticmethod
-    def active_count(rec: np.ndarray | None, emitted: np.ndarray | None) -> int:
+    def active_count(rec: _Received | None, emitted: np.ndarray | None) -> int:
+        """Neuron updates with a received message or an emitted one."""
         if rec is None:
             return 0 if emitted is None else int(np.count_nonzero(emitted))
         if emitted is None:
-            return int(np.count_nonzero(rec))
-        return int(np.count_nonzero(rec | emitted))
+            return rec.count()
+        return rec.count_or(emitted)
 
 
 class _Threshold(_Stage):
@@ -373,7 +423,7 @@ class _Threshold(_Stage):
             self.v -= spikes * self.v_th
         else:
             self.v = np.where(spikes, self.v_reset, self.v)
-        return _Message(spikes.astype(np.float64)), n_active
+        return _Message(spikes.astype(np.float64), nonzero=spikes), n_active
 
 
 class _IF(_Threshold):
@@ -459,7 +509,7 @@ class _SigmaDelta(_Stage):
             self.a_sent += payload
         self.settled = cur is None and not any_emitted
         n_active = self.active_count(rec, emitted)
-        return (_Message(payload) if any_emitted else None), n_active
+        return (_Message(payload, nonzero=emitted) if any_emitted else None), n_active
 
 
 class _Readout(_Stage):
