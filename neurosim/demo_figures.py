@@ -336,10 +336,13 @@ def activity_rasters(examples: np.ndarray, labels: np.ndarray, image_shape: Sequ
                   "on x; beside it (ANN) the gated activation h of the same units, dark = large, grey = exactly 0",
                   fontsize=8)
     fig.supylabel("hidden units, grouped by preferred digit (same order in every panel)", fontsize=8)
-    return ReportFigure("activity_rasters", title,
-                        "Dense: most units fire for every digit. Sparse: a few units, a different few for each digit "
-                        "(the active band moves down as the digit changes), fire exactly where the ANN's gate is open.",
-                        fig, "activity", thumbnail_axes=thumbs)
+    counts = {m: float(np.mean([(np.asarray(spikes[m][c]).sum(axis=0) > 0).sum() for c in range(n)]))
+              for m in models if spikes.get(m) is not None}
+    caption = ("Units are grouped by the digit they prefer, so a digit's own units sit in its band and the band moves "
+               "down from 0 to 9; spikes appear exactly where the ANN's gate is open.")
+    if counts:
+        caption += " Units that spike per digit: " + ", ".join(f"{m} {v:.0f}" for m, v in counts.items()) + "."
+    return ReportFigure("activity_rasters", title, caption, fig, "activity", thumbnail_axes=thumbs)
 
 
 def class_unit_map(freqs: dict[str, np.ndarray], orders: dict[str, tuple[np.ndarray, int]],

@@ -686,7 +686,8 @@ def headline_table(ctx: DemoContext, rows: list[dict[str, Any]], hw_rows: list[d
             format_si(mine[m]["energy"]["typical"], "J") if m in mine else "–" for m in models]
         if show_ratio:
             d, sp = mine.get("dense"), mine.get("sparse")
-            line.append(_ratio_text(d["energy"]["typical"] if d else None, sp["energy"]["typical"] if sp else None, "÷"))
+            line.append(_ratio_text(d["energy"]["typical"] if d else None, sp["energy"]["typical"] if sp else None,
+                                    "less"))
         body.append(line)
     return head, body
 
@@ -697,7 +698,8 @@ def _ratio_text(dense: Any, sparse: Any, how: str) -> str:
     if how == "×":  # an error: how many times the dense one
         return f"{sparse / dense:.2f}x the dense"
     r = dense / sparse
-    return f"{r:.3g}x fewer" if r >= 1.05 else f"{1 / r:.3g}x more" if r <= 1 / 1.05 else "same"
+    word = "less" if how == "less" else "fewer"
+    return f"{r:.3g}x {word}" if r >= 1.05 else f"{1 / r:.3g}x more" if r <= 1 / 1.05 else "same"
 
 
 def headline_text(head: list[str], body: list[list[str]]) -> str:
