@@ -190,7 +190,8 @@ def _linear_chain(sd: dict, path: Path, order: Sequence[str] | None
             raise ConversionError(f"{path}: unsupported layer {name!r} (a bias without a weight)")
         w = params["weight"]
         if w.ndim != 2:
-            kind = {1: "a per-feature scale (LayerNorm/BatchNorm?)", 3: "Conv1d", 4: "Conv2d"}.get(w.ndim, f"{w.ndim}-D")
+            kind = {1: "a per-feature scale (LayerNorm/BatchNorm?)", 3: "Conv1d",
+                    4: "Conv2d"}.get(w.ndim, f"{w.ndim}-D")
             raise ConversionError(f"{path}: unsupported layer {name!r} ({kind}, weight shape {tuple(w.shape)}); "
                                   "only Linear layers convert")
         if "bias" in params and tuple(params["bias"].shape) != (w.shape[0],):

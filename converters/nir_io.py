@@ -301,8 +301,8 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
         if t in NEURON_TYPES:
             if not layers:
                 in_name, in_node = chain[0]
-                layers.append(_input_layer(in_name, in_node, _loads(in_node.metadata, origin, f"node {in_name!r}"), gain,
-                                           input_encoding, origin))
+                in_meta = _loads(in_node.metadata, origin, f"node {in_name!r}")
+                layers.append(_input_layer(in_name, in_node, in_meta, gain, input_encoding, origin))
             w, b = pending if pending is not None else (np.eye(size), np.zeros(size))
             layers.append(_neuron_layer(name, node, t, meta, w, b, dt, origin))
             pending = None

@@ -124,7 +124,8 @@ def check_bars(result: dict, timesteps: list[int]) -> list[dict]:
             g["mse_ratio"] <= BARS["graded_mse_ratio"])
         eff, dense = ann["sparse"]["macs_effective"], ann["dense"]["macs_dense"]
         add("sparse graded synaptic ops / sparse ANN effective MACs", g["synaptic_ops"] / eff,
-            f"<= {BARS['graded_ops_vs_effective_macs']}", g["synaptic_ops"] <= BARS["graded_ops_vs_effective_macs"] * eff)
+            f"<= {BARS['graded_ops_vs_effective_macs']}",
+            g["synaptic_ops"] <= BARS["graded_ops_vs_effective_macs"] * eff)
         add("dense ANN MACs / sparse graded synaptic ops", dense / g["synaptic_ops"],
             f">= {BARS['graded_ops_vs_dense_macs']}", dense >= BARS["graded_ops_vs_dense_macs"] * g["synaptic_ops"])
     gd = row("dense", "graded", timesteps[0])
@@ -152,7 +153,8 @@ def markdown(result: dict, checks: list[dict], source: str) -> str:
                      f"{a['macs_weights']:.0f} | {a['macs_effective']:.0f} |")
     lines += ["", "Spiking networks (synaptic ops per inference, all layers incl. input spikes; ratio = SNN MSE / "
               "ANN MSE; r = correlation of hidden spike rates with ANN activations over samples x units):", "",
-              "| model | coding | T | MSE | ratio | MSE vs ANN | synaptic ops | ops / dense ANN MACs | hidden active | r |",
+              "| model | coding | T | MSE | ratio | MSE vs ANN | synaptic ops | ops / dense ANN MACs "
+              "| hidden active | r |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     dense_macs = ann["dense"]["macs_dense"]
     for r in result["rows"]:

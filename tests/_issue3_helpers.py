@@ -118,7 +118,8 @@ def naive_run(network, x: np.ndarray, T: int, seed: int = 0):
                     st["v"] += dt / p["tau_s"] * (p["v_leak"] - st["v"]) + dt / p["tau_s"] * p["r"] * I
                 else:
                     st["i_syn"] += -dt / p["tau_syn_s"] * st["i_syn"] + p["w_in"] * I
-                    st["v"] += dt / p["tau_mem_s"] * (p["v_leak"] - st["v"]) + dt / p["tau_mem_s"] * p["r"] * st["i_syn"]
+                    a = dt / p["tau_mem_s"]
+                    st["v"] += a * (p["v_leak"] - st["v"]) + a * p["r"] * st["i_syn"]
                 spk = st["v"] > p["v_threshold"]
                 if layer.options["reset"] == "subtract":
                     st["v"] = np.where(spk, st["v"] - p["v_threshold"], st["v"])

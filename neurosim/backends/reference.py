@@ -12,18 +12,20 @@ algorithm (up to the order of floating-point additions in the readout):
   is nonzero (a zero pixel never spikes); a ``current`` input is a constant message, so the
   next layer's synaptic input is computed once and reused; ``graded`` input sends at step 0
   only.
-* **Silent neurons.** Synaptic input ``W @ m`` is gathered only over the presynaptic neurons
-  (columns) and samples (rows) that emitted a nonzero message this step; a step where no
-  neuron of a layer emitted skips the product altogether. A ``sigma_delta`` layer that
-  neither received nor emitted at the previous step is at a fixed point and is skipped.
-* **Absent synapses.** When few messages arrive the product switches to scipy sparse
-  matrices (messages x sparse weights, work ~ messages x fan-out); dense BLAS otherwise,
-  which is faster per operation by two orders of magnitude.
-* **Linear readout.** A ``readout`` (or ``li`` with an exact accumulator) is linear in its
-  input, so the messages it receives are summed over the window and multiplied by ``W``
-  once: ``sum_k W m[k-1] = W sum_k m[k-1]``. Only the active-update count needs the
-  per-step presynaptic pattern (one boolean product with the synapse mask, or O(N) for a
-  fully connected layer).
+* **Silent neurons.** Synaptic input ``W @ m`` is computed from the messages actually sent:
+  by default as events, a CSR matrix of this step's nonzero messages times the weights (work
+  ~ messages x n_out, only the weight rows of neurons that spiked are gathered); dense BLAS
+  restricted to the samples (rows) and neurons (columns) that emitted when messages are
+  dense. A step where no neuron of a layer emitted skips the product altogether; a
+  ``sigma_delta`` layer that neither received nor emitted at the previous step is at a fixed
+  point and is skipped.
+* **Absent synapses.** With few messages and sparse weights, CSR messages x CSR weights (work
+  ~ messages x fan-out). A cost model picks the cheapest of the three per step (``sparse``).
+* **Active-update counting** uses each presynaptic neuron's fan-out set as packed bits: the
+  neurons reached in a sample are the OR of the sets of the neurons that spiked (work ~
+  messages x n_out / 64); O(N) for a fully connected layer.
+* **Linear readout.** A ``readout`` is linear in its input, so the messages it receives are
+  summed over the window and multiplied by ``W`` once: ``sum_k W m[k-1] = W sum_k m[k-1]``.
 
 Determinism: the only randomness is the ``bernoulli`` input encoding, drawn from
 ``numpy.random.default_rng(seed)`` as an ``(N, n)`` array per step, as the contract says.
