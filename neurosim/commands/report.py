@@ -4,6 +4,10 @@ Estimates energy and latency per inference of each activity record on each hardw
 profile and prints the report (or writes it with ``-o FILE``). The JSON list of estimates is
 always written too: beside ``-o FILE`` (same stem, ``.json``), else beside the first record
 (``<record>.report.json``), or where ``--json`` says.
+
+An ``ACT`` may also be a NIR file (neurosim's or another tool's, e.g. snnTorch's): it is simulated
+on the reference engine first, on the samples the ``simulate`` options pick (``--dataset``,
+``--inputs``, ``--samples``, ``--timesteps``, ``--dt``; see ``neurosim simulate``).
 """
 from __future__ import annotations
 
@@ -29,12 +33,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                   "(default: beside -o FILE, else beside the first record)")
     p.add_argument("--strict", action="store_true",
                    help="fail (exit 2) when a network does not fit a profile instead of flagging it")
+    from neurosim.commands.simulate import add_input_options
+
+    group = p.add_argument_group("when an ACT is a NIR file (simulated on the reference engine first)")
+    add_input_options(group)
     p.set_defaults(func=run)
+
+
+def is_nir_file(path: str) -> bool:
+    """A NIR file is HDF5: true when ``path`` is a file that starts with the HDF5 signature."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
 
 
 def _stem(path: str | Path) -> Path:
     path = Path(path)
-    return path.with_suffix("") if path.suffix in (".json", ".npz") else path
+    return path.with_suffix("") if path.suffix in (".json", ".npz", ".nir") else path
 
 
 def default_json_path(records: list[str], output: str | None, fmt: str) -> Path:
@@ -56,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     from neurosim.report import format_report, to_json, write_atomic
 
     profiles = load_profiles(args.profile or ["all"])
-    records = [load_record(r) for r in args.records]
+    from neurosim.commands.simulate import record_from_network_file
+
+    records = [record_from_network_file(r, args) if is_nir_file(r) else load_record(r) for r in args.records]
     estimates = [estimate(rec, prof, strict=args.strict, source=str(src))
                  for rec, src in zip(records, args.records) for prof in profiles]
     text = format_report(estimates, args.format)

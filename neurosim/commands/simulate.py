@@ -6,6 +6,13 @@ record also holds the ANN's own reconstruction (``ann_outputs``): from the sourc
 when it is still there with the same SHA-256, otherwise recomputed from the network's weights,
 which reproduce the ANN exactly (:func:`converters.ann_to_snn.ann_forward_from_network`).
 ``info['fidelity']`` compares each hidden layer's spike rates with the ANN's activations.
+
+NIR graphs written by other tools (snnTorch, Norse, ...) simulate too
+(:func:`converters.nir_io.read_network`): their input is an analog current unless
+``--input-encoding`` says otherwise, ``--inputs X.npy`` feeds samples of any width, and
+``--dt`` sets the time step of a graph that states none (1 ms by default; snnTorch writes its
+time constants for 0.1 ms, so ``--dt 1e-4``). ``neurosim report`` accepts a NIR file in place of
+an activity record and simulates it here first (:func:`record_from_network_file`).
 """
 from __future__ import annotations
 
@@ -19,49 +26,90 @@ from neurosim.errors import ValidationError
 
 def register(subparsers) -> None:
     from neurosim.backends import BACKENDS
-    from neurosim.data import DATASETS, SPLITS
 
     p = subparsers.add_parser("simulate", help="simulate a spiking network, write its activity record",
                               description=__doc__.splitlines()[0])
-    p.add_argument("network", help="spiking network (NIR file)")
+    p.add_argument("network", help="spiking network (NIR file: neurosim's or another tool's)")
     p.add_argument("-o", "--out", required=True, help="record stem: writes OUT.json and OUT.npz")
     p.add_argument("--backend", choices=list(BACKENDS), default="reference")
-    p.add_argument("--dataset", choices=DATASETS, default="digits")
-    p.add_argument("--data-dir", help="folder with the MNIST IDX files (for --dataset mnist)")
-    p.add_argument("--split", choices=SPLITS, default="test")
-    p.add_argument("--samples", type=int, help="first N samples of the split (default: all)")
-    p.add_argument("--timesteps", "-T", type=int, default=32, help="simulation steps T (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the stochastic (bernoulli) input encoding")
+    add_input_options(p)
     p.set_defaults(func=run)
 
 
+def add_input_options(p) -> None:
+    """Options that pick the samples, steps and time step of a simulation (shared with ``report``)."""
+    from neurosim.data import DATASETS, SPLITS
+
+    p.add_argument("--dataset", choices=DATASETS, default="digits")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (for --dataset mnist)")
+    p.add_argument("--split", choices=SPLITS, default="test")
+    p.add_argument("--samples", type=int, help="first N samples (default: all)")
+    p.add_argument("--inputs", metavar="X.npy", help="samples as a (N, d) array in a .npy file instead of --dataset "
+                                                     "(for NIR graphs from other tools)")
+    p.add_argument("--timesteps", "-T", type=int, default=32, help="simulation steps T (default %(default)s)")
+    p.add_argument("--dt", type=float, help="time step in seconds for a NIR graph that states none "
+                                            "(default 1e-3; snnTorch graphs: 1e-4)")
+    p.add_argument("--input-encoding", choices=("current", "regular", "bernoulli"),
+                   help="input encoding for a NIR graph from another tool (default: current, the analog value)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the stochastic (bernoulli) input encoding")
+
+
 def run(args) -> int:
+    record = record_from_network_file(args.network, args, backend=args.backend, progress=True)
+    json_path, npz_path = record.save(args.out)
+    print(human(record))
+    print(f"wrote {json_path} and {npz_path}")
+    return 0
+
+
+def record_from_network_file(path, args, *, backend: str = "reference", progress: bool = False):
+    """Read the NIR file ``path`` and simulate it on the samples ``args`` (see :func:`add_input_options`)."""
     from converters.nir_io import read_network
     from neurosim.backends import simulate
     from neurosim.data import load_dataset
 
     if args.samples is not None and args.samples <= 0:
         raise ValidationError(f"--samples must be positive, got {args.samples}")
-    net = read_network(args.network)
-    data = load_dataset(args.dataset, args.split, args.data_dir).subset(args.samples)
-    if data.num_features != net.input_size:
-        raise ValidationError(f"{args.network}: the network takes {net.input_size} inputs but {args.dataset} "
-                              f"samples have {data.num_features} features (pick the matching --dataset)")
-    x = data.x.astype(np.float64)
+    if args.dt is not None and not (np.isfinite(args.dt) and args.dt > 0):
+        raise ValidationError(f"--dt must be a positive number of seconds, got {args.dt}")
+    net = read_network(path, dt_s=args.dt, input_encoding=args.input_encoding)
+    if args.inputs:
+        x, labels = load_inputs(args.inputs, net.input_size, args.samples), None
+        info = {"dataset": Path(args.inputs).name, "split": "inputs", "dataset_note": f"samples from {args.inputs}"}
+    else:
+        data = load_dataset(args.dataset, args.split, args.data_dir).subset(args.samples)
+        if data.num_features != net.input_size:
+            raise ValidationError(f"{path}: the network takes {net.input_size} inputs but {args.dataset} "
+                                  f"samples have {data.num_features} features (pick the matching --dataset, "
+                                  "or give --inputs X.npy)")
+        x, labels = data.x.astype(np.float64), data.y
+        info = {"dataset": data.name, "split": data.split, "dataset_note": data.note}
     ann_outputs, ann_hidden, ann_source = ann_reference(net, x)
-    options = {"progress": True} if args.backend == "reference" else {}
-    info = {"dataset": data.name, "split": data.split, "dataset_note": data.note, "network_file": str(args.network),
-            "coding": net.metadata.get("coding"), "model": net.metadata.get("model"),
-            "source": net.metadata.get("source"), "ann_source": ann_source}
-    record = simulate(net, x, args.timesteps, backend=args.backend, seed=args.seed, labels=data.y,
+    options = {"progress": True} if progress and backend == "reference" else {}
+    info.update({"network_file": str(path), "coding": net.metadata.get("coding"), "model": net.metadata.get("model"),
+                 "source": net.metadata.get("source"), "ann_source": ann_source,
+                 "dt_source": net.metadata.get("dt_source", "graph"), "input_encoding": net.layers[0].options["encoding"]})
+    record = simulate(net, x, args.timesteps, backend=backend, seed=args.seed, labels=labels,
                       ann_outputs=ann_outputs, info=info, **options)
     if ann_hidden is not None:
         record.info["fidelity"] = fidelity(record, ann_hidden)
-    record.network["path"] = str(args.network)
-    json_path, npz_path = record.save(args.out)
-    print(human(record))
-    print(f"wrote {json_path} and {npz_path}")
-    return 0
+    record.network["path"] = str(path)
+    return record
+
+
+def load_inputs(path, width: int, samples: int | None) -> np.ndarray:
+    """A (N, width) float array from a .npy file (the first ``samples`` rows), checked."""
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"{path}: cannot read a .npy array ({exc})") from None
+    if x.ndim != 2 or x.shape[1] != width or x.shape[0] == 0 or not np.issubdtype(x.dtype, np.number):
+        raise ValidationError(f"{path}: expected a numeric (N, {width}) array for a network with {width} inputs, "
+                              f"got {x.dtype} {x.shape}")
+    x = x[:samples].astype(np.float64)
+    if not np.isfinite(x).all():
+        raise ValidationError(f"{path}: inputs contain NaN or infinite values")
+    return x
 
 
 def ann_reference(net, x: np.ndarray) -> tuple[np.ndarray | None, list[np.ndarray] | None, str | None]:
@@ -103,6 +151,12 @@ def human(record) -> str:
     n = record.num_samples
     lines = [f"simulated {record.info.get('network_file')} on {record.backend}: {n} {record.info.get('dataset')} "
              f"{record.info.get('split')} samples x T={record.timesteps} steps in {record.wall_time_s:.2f} s"]
+    if record.info.get("dt_source") in ("default", "argument"):
+        timed = [l["kind"] for l in record.network.get("layers", []) if l["kind"] in ("lif", "cuba_lif", "li")]
+        how = "given with --dt" if record.info["dt_source"] == "argument" else \
+            "default: the graph states none; snnTorch graphs need --dt 1e-4"
+        lines.append(f"  dt = {record.dt_s:g} s ({how}); input encoding {record.info.get('input_encoding')}"
+                     + ("" if timed else "; no time constants, so dt does not change the spikes"))
     if s["mse_vs_input"] is not None:
         line = f"  MSE vs input {s['mse_vs_input']:.5f}"
         if s["ann_mse_vs_input"]:
