@@ -280,6 +280,18 @@ def test_lava_dense_synapses_match_sparse():
     assert rec.info["lava_synapses"] == "dense"
 
 
+@pytest.mark.lava
+def test_lava_counters_export_matches_var_get():
+    """The counters the Lava models export at the last step equal what Lava's Var.get() reads."""
+    _usable("lava")
+    rec = simulate(rate_net(), RATE_X, 6, backend="lava", check_vars=True)
+    lava_vars = rec.info["lava_vars"]
+    assert len(lava_vars) == 3
+    for layer, read in zip(rec.layers, lava_vars):
+        assert read["count"].astype(int).reshape(layer.spike_counts.shape).tolist() == layer.spike_counts.tolist()
+        assert int(read["n_active"].sum()) == layer.active_neuron_updates
+
+
 @pytest.mark.brian2
 @pytest.mark.slow
 def test_brian2_cpp_standalone_hand_computed():

@@ -6,11 +6,14 @@ Lowering
   wide (index ``s * n + i``); connections are block-diagonal, so absent synapses stay absent.
 * Connection ``l`` is Lava's own ``Sparse`` process (``lava.proc.sparse``; ``Dense`` with the
   ``synapses='dense'`` option) with weights ``W`` per copy, in graded mode
-  (``num_message_bits=24``) when the presynaptic layer sends graded payloads, binary mode
-  otherwise. Lava's connection processes send, at step ``t``, the accumulation of the spikes
-  they received at ``t-1``: that is the one-step synaptic delay of :mod:`neurosim.network`.
-  A second ``Sparse`` process with unit weights on the same synapses, in binary mode, counts
-  the incoming synaptic events of each neuron (for the active-update count).
+  (``num_message_bits=24``: ``a_out = W @ m``; for binary spikes ``m`` is 0/1 and this equals
+  binary mode's column sums, without its per-step column slicing of a scipy matrix, which
+  is several times slower). Lava's connection processes send, at step ``t``, the
+  accumulation of the messages they received at ``t-1``: that is the one-step synaptic
+  delay of :mod:`neurosim.network`. Every neurosim process also sends its events
+  (``m != 0`` as 0/1) on a second port through a second ``Sparse`` process with unit weights
+  on the same synapses: the number of incoming synaptic events of each neuron (for the
+  active-update count, exact even when graded payloads cancel).
 * Neurons are a process of neurosim's own (:class:`NeurosimNeurons`, one
   ``PyLoihiProcessModel`` with a step function per kind, :data:`STEPS`), because Lava's ``LIF``
   resets to zero, applies its bias from the first step (no enable-from-step-``l`` rule) and
@@ -32,10 +35,16 @@ synapses : {'sparse', 'dense'}
     Lava connection process (default ``'sparse'``; ``'dense'`` stores C^2 n_out n_in weights).
 precision : {'float'}
     Only floating point is supported.
+check_vars : bool
+    Also read ``count`` and ``n_active`` of every process with Lava's ``Var.get()`` into
+    ``info['lava_vars']`` (slow: about 40 us per value; for tests of the export path).
 """
 from __future__ import annotations
 
 import functools
+import os
+import shutil
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -49,7 +58,7 @@ from neurosim.errors import ValidationError
 from neurosim.network import Layer, SpikingNetwork
 
 NAME = "lava"
-OPTIONS = ("chunk_size", "synapses", "precision")
+OPTIONS = ("chunk_size", "synapses", "precision", "check_vars")
 #: bits of a graded message in Lava's connection processes (any value > 0 selects graded mode)
 GRADED_MESSAGE_BITS = 24
 
@@ -150,6 +159,25 @@ def _neuron_params(layer: Layer, copies: int, dt_s: float) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- lava classes
+def _export_at_end(model) -> None:
+    """At the last step, write the model's counters to ``proc_params['export_path']`` (.npz).
+
+    lava-nc 0.10's ``Var.get()`` sends an array one element per channel message (its own
+    FIXME in ``PyLoihiProcessModel._get_var``), about 40 us each: reading the spike counts of
+    a 1797-sample chunk of a 64-256-64 network takes a minute, the simulation one second.
+    The models therefore also export their counters themselves, once, in the same forked
+    process that computed them. The counters stay Lava ``Var``s (``count``, ``n_active``,
+    ``state_sum``) that ``get()`` returns identically (tested).
+    """
+    params = model.proc_params
+    if model.time_step != params["num_steps"]:
+        return
+    arrays = {name: getattr(model, name) for name in ("count", "n_active", "state_sum") if hasattr(model, name)}
+    tmp = params["export_path"] + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, params["export_path"])
+
+
 @functools.lru_cache(maxsize=1)
 def _lava_classes() -> dict[str, Any]:
     """Define neurosim's Lava processes and models (needs lava, so built on first use)."""
@@ -175,6 +203,7 @@ def _lava_classes() -> dict[str, Any]:
                      raster: np.ndarray | None, **kwargs) -> None:
             super().__init__(encoding=encoding, **kwargs)
             self.s_out = OutPort(shape=(size,))
+            self.e_out = OutPort(shape=(size,))
             self.gx = Var(shape=(size,), init=gx)
             self.q = Var(shape=(size,), init=q)
             self.v = Var(shape=(size,), init=v_init)
@@ -188,6 +217,7 @@ def _lava_classes() -> dict[str, Any]:
     @tag("floating_pt")
     class PyNeurosimInputModel(PyLoihiProcessModel):
         s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.float64)
+        e_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.float64)
         gx: np.ndarray = LavaPyType(np.ndarray, np.float64)
         q: np.ndarray = LavaPyType(np.ndarray, np.float64)
         v: np.ndarray = LavaPyType(np.ndarray, np.float64)
@@ -215,12 +245,14 @@ def _lava_classes() -> dict[str, Any]:
             self.count += spikes
             self.n_active += received | spikes
             self.s_out.send(msg)
+            self.e_out.send(spikes.astype(np.float64))
+            _export_at_end(self)
 
     class NeurosimNeurons(AbstractProcess):
         """A population of ``size`` neurons of one ``kind``, enabled from step ``enable_step``.
 
         ``a_in`` receives the weighted input ``W @ m``, ``e_in`` the number of incoming
-        synaptic events; ``s_out`` sends the message vector. ``count`` and ``n_active``
+        synaptic events; ``s_out`` sends the message vector, ``e_out`` its events (0/1). ``count`` and ``n_active``
         accumulate spikes and active updates; ``state_sum`` the readout accumulator or the
         ``li`` membrane summed over the window.
         """
@@ -231,6 +263,7 @@ def _lava_classes() -> dict[str, Any]:
             self.a_in = InPort(shape=(size,))
             self.e_in = InPort(shape=(size,))
             self.s_out = OutPort(shape=(size,))
+            self.e_out = OutPort(shape=(size,))
             self.v = Var(shape=(size,), init=v_init)
             for name in _STATE[1:]:
                 setattr(self, name, Var(shape=(size,), init=0.0))
@@ -244,6 +277,7 @@ def _lava_classes() -> dict[str, Any]:
         a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.float64)
         e_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.float64)
         s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.float64)
+        e_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.float64)
         v: np.ndarray = LavaPyType(np.ndarray, np.float64)
         i_syn: np.ndarray = LavaPyType(np.ndarray, np.float64)
         sigma: np.ndarray = LavaPyType(np.ndarray, np.float64)
@@ -268,6 +302,8 @@ def _lava_classes() -> dict[str, Any]:
             self.count += spikes
             self.n_active += (events > 0) | spikes
             self.s_out.send(msg)
+            self.e_out.send(spikes.astype(np.float64))
+            _export_at_end(self)
 
     return {"NeurosimInput": NeurosimInput, "PyNeurosimInputModel": PyNeurosimInputModel,
             "NeurosimNeurons": NeurosimNeurons, "PyNeurosimNeuronsModel": PyNeurosimNeuronsModel}
@@ -304,19 +340,22 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     active = [0] * len(network.layers)
     state_sums: list[np.ndarray] = []
     timing = {"build_s": 0.0, "run_s": 0.0}
+    lava_vars: list[dict[str, np.ndarray]] = []
     for start, stop in bounds:
         _run_chunk(classes, network, inputs[start:stop], timesteps, stream, start, stop, synapses,
-                   counts, active, state_sums, timing)
+                   counts, active, state_sums, timing, bool(options.get("check_vars")), lava_vars)
     spike_counts = [np.concatenate(c) for c in counts]
     state_sum = np.concatenate(state_sums) if state_sums else None
     outputs = decode_outputs(network, timesteps, spike_counts[-1], state_sum)
     return BackendResult(spike_counts=spike_counts, active_updates=active, outputs=outputs,
                          info={"lava_run_config": "Loihi2SimCfg(select_tag='floating_pt')", "lava_synapses": synapses,
                                "chunks": len(bounds), "chunk_size": max(b - a for a, b in bounds),
-                               **{f"lava_{k}": round(v, 4) for k, v in timing.items()}})
+                               **{f"lava_{k}": round(v, 4) for k, v in timing.items()},
+                               **({"lava_vars": lava_vars} if lava_vars else {})})
 
 
-def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, counts, active, state_sums, timing):
+def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, counts, active, state_sums, timing,
+               check_vars=False, chunk_vars=None):
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import Dense
@@ -330,36 +369,48 @@ def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, co
     q = quantize(gx, payload_step(in_layer)) if enc == "graded" else np.zeros_like(gx)
     raster = stream.chunk(start, stop).reshape(timesteps, -1) if stream is not None else None
     v_init = np.tile(in_layer.params.get("v_init", np.zeros(in_layer.size)), copies)
-    source = classes["NeurosimInput"](size=copies * in_layer.size, encoding=enc, gx=gx.ravel(), q=q.ravel(), v_init=v_init,
-                                      raster=raster, name="neurosim_input")
-    model_map = {source: classes["PyNeurosimInputModel"]}
-    pops, prev, prev_graded = [source], source, enc in ("graded", "current")
-    conn_cls = Dense if synapses == "dense" else Sparse
-    for l, layer in enumerate(network.layers[1:], start=1):
-        size = copies * layer.size
-        weight = layer.connection.weight
-        pop = classes["NeurosimNeurons"](
-            size=size, kind=layer.kind, enable_step=l, params=_neuron_params(layer, copies, network.dt_s),
-            v_init=np.tile(layer.params.get("v_init", np.zeros(layer.size)), copies), name=f"neurosim_{layer.name}")
-        model_map[pop] = classes["PyNeurosimNeuronsModel"]
-        conn = conn_cls(weights=_block_diagonal(weight, copies, synapses == "dense"),
-                        num_message_bits=GRADED_MESSAGE_BITS if prev_graded else 0)
-        events = conn_cls(weights=_block_diagonal((weight != 0).astype(np.float64), copies, synapses == "dense"),
-                          num_message_bits=0)
-        prev.s_out.connect([conn.s_in, events.s_in])
-        conn.a_out.connect(pop.a_in)
-        events.a_out.connect(pop.e_in)
-        pops.append(pop)
-        prev, prev_graded = pop, layer.kind == "sigma_delta"
-    # keyed by instance: the compiler then skips its directory scan for these processes
-    cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=model_map)
+    export_dir = tempfile.mkdtemp(prefix="neurosim_lava_")
     try:
-        source.run(condition=RunSteps(num_steps=timesteps), run_cfg=cfg)
-        for l, pop in enumerate(pops):
-            counts[l].append(np.asarray(pop.count.get(), dtype=np.int64).reshape(copies, -1))
-            active[l] += int(np.asarray(pop.n_active.get(), dtype=np.int64).sum())
-        if network.layers[-1].kind in ("readout", "li"):
-            state_sums.append(np.asarray(pops[-1].state_sum.get(), dtype=np.float64).reshape(copies, -1))
+        exports = [os.path.join(export_dir, f"layer{l}.npz") for l in range(len(network.layers))]
+        source = classes["NeurosimInput"](size=copies * in_layer.size, encoding=enc, gx=gx.ravel(), q=q.ravel(),
+                                          v_init=v_init, raster=raster, name="neurosim_input", num_steps=timesteps,
+                                          export_path=exports[0])
+        model_map = {source: classes["PyNeurosimInputModel"]}
+        pops, prev = [source], source
+        conn_cls = Dense if synapses == "dense" else Sparse
+        for l, layer in enumerate(network.layers[1:], start=1):
+            size = copies * layer.size
+            weight = layer.connection.weight
+            pop = classes["NeurosimNeurons"](
+                size=size, kind=layer.kind, enable_step=l, params=_neuron_params(layer, copies, network.dt_s),
+                v_init=np.tile(layer.params.get("v_init", np.zeros(layer.size)), copies), name=f"neurosim_{layer.name}",
+                num_steps=timesteps, export_path=exports[l])
+            model_map[pop] = classes["PyNeurosimNeuronsModel"]
+            conn = conn_cls(weights=_block_diagonal(weight, copies, synapses == "dense"),
+                            num_message_bits=GRADED_MESSAGE_BITS)
+            events = conn_cls(weights=_block_diagonal((weight != 0).astype(np.float64), copies, synapses == "dense"),
+                              num_message_bits=GRADED_MESSAGE_BITS)
+            prev.s_out.connect(conn.s_in)
+            prev.e_out.connect(events.s_in)
+            conn.a_out.connect(pop.a_in)
+            events.a_out.connect(pop.e_in)
+            pops.append(pop)
+            prev = pop
+        # keyed by instance: the compiler then skips its directory scan for these processes
+        cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=model_map)
+        try:
+            source.run(condition=RunSteps(num_steps=timesteps), run_cfg=cfg)
+            if check_vars:  # Lava's own (slow) read-out, for tests of the export path
+                chunk_vars.extend({name: np.asarray(getattr(pop, name).get()) for name in ("count", "n_active")}
+                                  for pop in pops)
+        finally:
+            source.stop()
+        for l, path in enumerate(exports):
+            with np.load(path) as data:
+                counts[l].append(data["count"].astype(np.int64).reshape(copies, -1))
+                active[l] += int(data["n_active"].sum())
+                if l == len(exports) - 1 and network.layers[-1].kind in ("readout", "li"):
+                    state_sums.append(data["state_sum"].astype(np.float64).reshape(copies, -1))
     finally:
-        source.stop()
+        shutil.rmtree(export_dir, ignore_errors=True)
     timing["run_s"] += time.perf_counter() - t0
