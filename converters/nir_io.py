@@ -196,8 +196,29 @@ def read_network(path: str | Path, *, dt_s: float | None = None, input_encoding:
     try:
         graph = nir.read(path, type_check=False)  # shapes are checked here, scalars broadcast
     except Exception as exc:  # h5py/nir raise OSError, KeyError, ValueError, AssertionError, TypeError
-        raise NetworkFileError(f"{path}: malformed NIR graph ({type(exc).__name__}: {_first_line(exc)})") from None
+        where = _failing_node(path)
+        raise NetworkFileError(f"{path}: malformed NIR graph{where} ({type(exc).__name__}: {_first_line(exc)})") from None
     return nir_to_network(graph, dt_s=dt_s, input_encoding=input_encoding, origin=str(path))
+
+
+def _failing_node(path: Path) -> str:
+    """`` at node 'x' of type T`` for the first node nir cannot build on its own ('' if none or unknown)."""
+    import h5py
+    import nir
+    from nir.serialization import hdf2dict
+
+    try:
+        with h5py.File(path, "r") as f:
+            nodes = hdf2dict(f["node"]).get("nodes", {})
+    except Exception:
+        return ""
+    for name, data in nodes.items():
+        try:
+            nir.dict2NIRNode(dict(data))
+        except Exception:
+            t = data.get("type", "?")
+            return f" at node {name!r} of type {t.decode() if isinstance(t, bytes) else t}"
+    return ""
 
 
 def _prescan(path: Path) -> None:
