@@ -41,6 +41,7 @@ import _issue7_snntorch as S  # noqa: E402
 from converters.ann_to_snn import convert_file  # noqa: E402
 from converters.nir_io import read_network, write_network  # noqa: E402
 from converters.nir_strict import write_strict  # noqa: E402
+from neurosim.network import Connection, Layer, SpikingNetwork  # noqa: E402
 from neurosim.backends import reference  # noqa: E402
 from neurosim.errors import NetworkFileError  # noqa: E402
 
@@ -220,3 +221,67 @@ def test_upstream_lif_import_uses_the_first_input_scale_only(tmp_path):
     ours = reference.run(net, x, T).spike_counts[1:]
     assert_agree(ours, theirs)
     assert ours[0][:, 0].tolist() != ours[0][:, 1].tolist() or ours[0][1, 0] != ours[0][1, 1]
+
+
+# --------------------------------------------------------------------------------- --nir-strict
+
+
+def test_exact_strict_changes_leave_the_simulation_unchanged(tmp_path):
+    # current input with a gain, LIF reset to zero at rest, readout with a scale: only exact changes apply
+    net = S.neurosim_network("lif", [6, 5, 4], seed=1, encoding="current")
+    layers = net.layers
+    layers[0].params["gain"] = np.linspace(0.5, 1.5, 6)
+    rng = np.random.default_rng(0)
+    readout = Layer("out", "readout", 3, params={"scale": [0.5, 2.0, 1.0]}, options={"activation": "sigmoid"},
+                    connection=Connection(rng.normal(0, 1, (3, 4)), rng.normal(0, 0.1, 3)))
+    net = SpikingNetwork([*layers, readout], dt_s=S.DT)
+    from converters.nir_strict import strict_network
+
+    strict, changes = strict_network(net, target_dt_s=1e-3)
+    assert all(c["exact"] for c in changes)
+    assert {c["what"] for c in changes} == {"input gain", "readout", "time constants"}
+    assert strict.dt_s == 1e-3
+    np.testing.assert_allclose(strict.layers[1].params["tau_s"], net.layers[1].params["tau_s"] * 10)
+    path, *_ = write_strict(net, tmp_path / "s.nir", target_dt_s=1e-3)
+    back = read_network(path)
+    assert back.dt_s == 1e-3 and back.layers[-1].options["activation"] == "sigmoid"
+    x = np.random.default_rng(5).uniform(0, 1, (10, 6))
+    a, b = reference.run(net, x, 30), reference.run(back, x, 30)
+    assert all(np.array_equal(p, q) for p, q in zip(a.spike_counts, b.spike_counts))
+    assert sum(c.sum() for c in a.spike_counts[1:]) > 0
+    np.testing.assert_allclose(a.outputs, b.outputs, rtol=1e-12)
+    graph = nir.read(path)
+    assert all(not node.metadata for node in graph.nodes.values())  # standard nodes only
+
+
+def test_cli_convert_nir_strict(tmp_path, capsys):
+    import json
+
+    from _issue3_helpers import make_checkpoint
+    from neurosim.cli import main
+
+    ckpt = make_checkpoint(tmp_path / "sparse.pt", "sparse")
+    out = tmp_path / "net.nir"
+    assert main(["convert", str(ckpt), "-o", str(out), "--nir-strict", "--fidelity-samples", "40",
+                 "--fidelity-timesteps", "16"]) == 0
+    printed = capsys.readouterr().out
+    assert "reset: by subtraction (v -= v_threshold) -> to zero" in printed
+    assert "input encoding: regular spike trains" in printed and "fidelity cost (40 digits test samples, T=16)" in printed
+    summary = json.loads(out.with_suffix(".json").read_text())
+    fid = summary["nir_strict"]["fidelity"]
+    assert fid["samples"] == 40 and fid["timesteps"] == 16
+    assert fid["ratio"] == pytest.approx(fid["mse_vs_input"]["strict"] / fid["mse_vs_input"]["neurosim"])
+    assert set(fid["mse_vs_input_with_only"]) == {"input_encoding", "reset", "v_init"}
+    graph = nir.read(out)
+    assert sorted(type(n).__name__ for n in graph.nodes.values()) == ["Affine", "Affine", "IF", "Input", "Output"]
+    # the fidelity figure is what simulating the written file gives
+    from neurosim.backends import simulate
+    from neurosim.data import load_dataset
+
+    x = load_dataset("digits", "test").x[:40].astype(np.float64)
+    assert simulate(read_network(out), x, 16).mse_vs_input == pytest.approx(fid["mse_vs_input"]["strict"], rel=1e-12)
+    # graded coding has no standard equivalent: one line, exit 2, nothing written
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "g.nir"), "--coding", "graded", "--nir-strict"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "sigma_delta" in err and "--coding rate" in err
+    assert not list(tmp_path.glob("g.*"))
