@@ -9,9 +9,12 @@ Its cost follows the work actually done, with results identical to the plain ste
 algorithm (up to the order of floating-point additions in the readout):
 
 * **Constant inputs.** The ``regular`` encoding only steps the neurons whose drive ``gain*x``
-  is nonzero (a zero pixel never spikes); a ``current`` input is a constant message, so the
-  next layer's synaptic input is computed once and reused; ``graded`` input sends at step 0
-  only.
+  is nonzero (a zero pixel never spikes) and keeps their counts compressed. A bright pixel
+  (drive > 1/2) spikes at most steps, so its spike train is sent as the constant pattern
+  ``c`` ("always") plus sparse deviations: the next layer computes ``W c`` once and
+  ``W (m - c)`` per step, which cuts MNIST's input events about fivefold. A ``current``
+  input is a constant message: its product is computed once and reused. ``graded`` input
+  sends at step 0 only.
 * **Silent neurons.** Synaptic input ``W @ m`` is computed from the messages actually sent:
   by default as events, a CSR matrix of this step's nonzero messages times the weights (work
   ~ messages x n_out, only the weight rows of neurons that spiked are gathered); dense BLAS
@@ -116,9 +119,11 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         current[0], n_active = source.step(k)
         active[0] += n_active
         for l, msg in enumerate(current):
-            if msg is not None:
+            if msg is not None and (l or not source.counts_itself):
                 msg.add_counts(counts[l])
         previous = current
+    if source.counts_itself:
+        counts[0] = source.counts()
     window = T - (L - 1)
     last = layers[-1]
     if window <= 0:  # the last layer was never enabled (simulate() refuses such a T)
@@ -141,17 +146,26 @@ class _Message:
 
     ``constant`` marks a message that is the same at every step (the ``current`` input),
     so the receiving synapses may reuse their product. ``flat`` (optional) holds the flat
-    indices of the nonzero entries when the sender knows them.
+    indices of the nonzero entries when the sender knows them. ``baseline`` (optional) is a
+    constant 0/1 pattern ``c`` the message stays close to (a regular spike train of a bright
+    pixel spikes at most steps), with ``dev_flat``/``dev_data`` the sparse deviation
+    ``m - c`` (+1/-1): synapses then compute ``W c`` once and ``W (m - c)`` per step.
     """
 
-    __slots__ = ("values", "rows", "cols", "nnz", "constant", "flat", "nonzero")
+    __slots__ = ("_values", "shape", "rows", "cols", "nnz", "constant", "flat", "nonzero", "baseline",
+                 "dev_flat", "dev_data")
 
-    def __init__(self, values: np.ndarray, constant: bool = False, flat: np.ndarray | None = None,
-                 nonzero: np.ndarray | None = None):
-        self.values = values
+    def __init__(self, values: np.ndarray | None, constant: bool = False, flat: np.ndarray | None = None,
+                 nonzero: np.ndarray | None = None, baseline: "_Baseline | None" = None,
+                 dev_flat: np.ndarray | None = None, dev_data: np.ndarray | None = None,
+                 shape: tuple[int, int] | None = None):
+        # values None: binary spikes at ``flat``, materialised only if a consumer asks for them
+        self._values = values
+        self.shape = values.shape if values is not None else shape
         self.constant = constant
         self.flat = flat
-        n_rows, n_cols = values.shape
+        self.baseline, self.dev_flat, self.dev_data = baseline, dev_flat, dev_data
+        n_rows, n_cols = self.shape
         if flat is not None:
             self.nonzero = None
             self.nnz = int(flat.size)
@@ -164,6 +178,13 @@ class _Message:
             self.rows = np.flatnonzero(nz.any(axis=1))
             self.cols = np.flatnonzero(nz.any(axis=0))
 
+    @property
+    def values(self) -> np.ndarray:
+        if self._values is None:
+            self._values = np.zeros(self.shape)
+            self._values.ravel()[self.flat] = 1.0
+        return self._values
+
     def add_counts(self, counts: np.ndarray) -> None:
         """``counts += (values != 0)``."""
         if self.flat is not None:
@@ -172,28 +193,52 @@ class _Message:
             counts += self.nonzero
 
 
+class _Baseline:
+    """A constant 0/1 message pattern, by the sorted flat indices of its ones (see _Message)."""
+
+    __slots__ = ("flat",)
+
+    def __init__(self, flat: np.ndarray):
+        self.flat = flat
+
+
+def _events(flat: np.ndarray, data: np.ndarray, shape: tuple[int, int]):
+    """CSR matrix of the messages at sorted flat indices ``flat`` with values ``data``."""
+    from scipy import sparse
+
+    r, c = np.divmod(flat, shape[1])
+    indptr = np.searchsorted(r, np.arange(shape[0] + 1))
+    return sparse.csr_matrix((data, c, indptr), shape=shape)
+
+
 _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
 class _Received:
     """Which (sample, neuron) pairs received a nonzero message on an existing synapse.
 
-    ``rows`` are the samples with any message; ``bits[r]`` (n_words uint64) the packed set of
-    neurons reached in sample ``rows[r]``. ``full`` marks a fully connected layer, where every
-    neuron with a synapse is reached as soon as its sample carries any message.
+    One of three forms: ``matrix`` (N, n_out) bool; or ``rows`` (the samples with any message)
+    with ``bits[r]`` (n_words uint64), the packed set of neurons reached in sample ``rows[r]``;
+    or ``rows`` with ``has_input`` for a fully connected layer, where every neuron with a
+    synapse is reached as soon as its sample carries any message.
     """
 
-    def __init__(self, n_samples: int, n_out: int, rows: np.ndarray, bits: np.ndarray | None,
-                 has_input: np.ndarray | None):
+    def __init__(self, n_samples: int, n_out: int, rows: np.ndarray | None, bits: np.ndarray | None,
+                 has_input: np.ndarray | None, matrix: np.ndarray | None = None):
         self.n_samples, self.n_out, self.rows, self.bits, self.has_input = n_samples, n_out, rows, bits, has_input
+        self.matrix = matrix
 
     def count(self) -> int:
+        if self.matrix is not None:
+            return int(np.count_nonzero(self.matrix))
         if self.bits is None:
             return len(self.rows) * int(self.has_input.sum())
         return int(_POPCOUNT8[self.bits.view(np.uint8)].sum())
 
     def count_or(self, emitted: np.ndarray) -> int:
         """Pairs that received a message or emitted one (``emitted``: bool (N, n_out))."""
+        if self.matrix is not None:
+            return int(np.count_nonzero(self.matrix | emitted))
         s, j = np.nonzero(emitted)
         if self.bits is None:
             reached = self.has_input[j] & np.isin(s, self.rows, assume_unique=False)
@@ -224,10 +269,12 @@ class _Synapses:
         padded[:, :self.n_out] = mask.T
         self.fan_out_bits = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
         self.fan_out = np.count_nonzero(mask, axis=0)  # per presynaptic neuron
+        self.mask_t32 = np.ascontiguousarray(mask.T, dtype=np.float32)
         self.mode = mode
         self._csr = None
+        self._base: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
         self._const: tuple[_Message, np.ndarray | None, _Received] | None = None
-        self.stats = {"dense": 0, "events": 0, "sparse": 0, "skipped": 0, "reused": 0}
+        self.stats = {"dense": 0, "events": 0, "sparse": 0, "baseline": 0, "skipped": 0, "reused": 0}
 
     def receive(self, msg: _Message | None, want_current: bool = True
                 ) -> tuple[np.ndarray | None, _Received | None]:
@@ -241,14 +288,33 @@ class _Synapses:
         if msg.constant and self._const is not None and self._const[0] is msg:
             self.stats["reused"] += 1
             return self._const[1], self._const[2]
-        rec = self._received(msg)
-        cur = self._current(msg) if want_current else None
+        if msg.baseline is not None and self.mode in ("auto", "events"):
+            cur, rec = self._receive_deviation(msg, want_current)
+        else:
+            rec = self._received(msg)
+            cur = self._current(msg) if want_current else None
         if msg.constant:
             self._const = (msg, cur, rec)
         return cur, rec
 
+    def _receive_deviation(self, msg: _Message, want_current: bool) -> tuple[np.ndarray | None, _Received]:
+        """``W m = W c + W (m - c)`` with ``W c`` computed once; received from spike counts alike."""
+        shape = (msg.shape[0], self.n_in)
+        if self._base is None or self._base[0] is not msg.baseline:
+            ones = _events(msg.baseline.flat, np.ones(msg.baseline.flat.size), shape)
+            base_cnt = None if self.full else np.asarray(ones.astype(np.float32) @ self.mask_t32)
+            self._base = (msg.baseline, np.asarray(ones @ self.wt), base_cnt)
+        _, base_cur, base_cnt = self._base
+        self.stats["baseline"] += 1
+        dev = _events(msg.dev_flat, msg.dev_data, shape)
+        cur = (base_cur + dev @ self.wt) if want_current else None
+        if self.full:
+            return cur, _Received(shape[0], self.n_out, msg.rows, None, self.has_input)
+        counts = base_cnt + dev.astype(np.float32) @ self.mask_t32  # exact small integers in float32
+        return cur, _Received(shape[0], self.n_out, None, None, None, matrix=counts > 0.5)
+
     def _received(self, msg: _Message) -> _Received:
-        n_samples = msg.values.shape[0]
+        n_samples = msg.shape[0]
         if self.full:
             return _Received(n_samples, self.n_out, msg.rows, None, self.has_input)
         flat = msg.flat if msg.flat is not None else np.flatnonzero(msg.nonzero)
@@ -258,7 +324,7 @@ class _Synapses:
         return _Received(n_samples, self.n_out, r[starts], bits, None)
 
     def _current(self, msg: _Message) -> np.ndarray:
-        n_samples = msg.values.shape[0]
+        n_samples = msg.shape[0]
         rows, cols = msg.rows, msg.cols
         work = {"dense": len(rows) * len(cols) * self.n_out,
                 "events": EVENTS_COST * msg.nnz * self.n_out,
@@ -324,14 +390,26 @@ class _InputLayer:
             self.d = self.drive.ravel()[self.idx]
             self.v = np.array(v_init.ravel()[self.idx], dtype=np.float64)
             self.zero_drive = self.d == 0
-            self.buffer = np.zeros(self.shape)
-            self.prev = np.empty(0, dtype=np.int64)
+            self.count_c = np.zeros(self.idx.size, dtype=np.int64)  # spike counts, compressed
+            # a drive above 1/2 spikes at most steps: its messages are sent as deviations from "always"
+            self.high = self.d > 0.5
+            self.baseline = _Baseline(self.idx[self.high])
         elif self.encoding == "bernoulli":
             self.p = np.clip(self.drive, 0.0, 1.0)
             self.zero = self.drive == 0
             self.rng = np.random.default_rng(seed)
         elif self.encoding == "current":
             self.msg = _Message(np.array(self.drive), constant=True) if self.nonzero_drive else None
+
+    @property
+    def counts_itself(self) -> bool:
+        return self.encoding == "regular"
+
+    def counts(self) -> np.ndarray:
+        """Spike counts (N, n) of the ``regular`` encoding, kept compressed while running."""
+        out = np.zeros(self.shape, dtype=np.int64)
+        out.ravel()[self.idx] = self.count_c
+        return out
 
     def step(self, k: int) -> tuple[_Message | None, int]:
         """Messages emitted at step ``k`` and the number of active neuron updates."""
@@ -340,14 +418,15 @@ class _InputLayer:
             self.v += self.d
             spike = self.v > 1.0
             self.v -= spike
-            flat = self.buffer.ravel()
-            flat[self.prev] = 0.0
-            self.prev = self.idx[spike]  # sorted flat indices: grouped by sample
-            flat[self.prev] = 1.0
+            self.count_c += spike
+            flat = self.idx[spike]  # sorted flat indices: grouped by sample
             n_active = self.nonzero_drive + int(np.count_nonzero(spike & self.zero_drive))
-            if not self.prev.size:
+            if not flat.size:
                 return None, n_active
-            return _Message(self.buffer, flat=self.prev), n_active
+            dev = spike != self.high
+            dev_data = np.where(spike[dev], 1.0, -1.0)
+            return _Message(None, shape=self.shape, flat=flat, baseline=self.baseline, dev_flat=self.idx[dev],
+                            dev_data=dev_data), n_active
         if enc == "bernoulli":
             spikes = self.rng.random(self.shape) < self.p
             n_active = self.nonzero_drive + int(np.count_nonzero(spikes & self.zero))
@@ -526,7 +605,7 @@ class _Readout(_Stage):
             return None, 0
         # linear in its input: accumulate the messages, multiply by W once in decode()
         if self.msg_sum is None:
-            self.msg_sum = np.zeros(msg.values.shape)
+            self.msg_sum = np.zeros(msg.shape)
         self.msg_sum += msg.values
         return None, self.syn.received_count(msg)
 
