@@ -80,8 +80,9 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     progress : bool
         Show a tqdm bar over the steps.
     sparse : {'auto', 'never', 'always', 'events'}
-        Product strategy for synaptic input: by the cost model, always dense BLAS, always sparse
-        messages x sparse weights, always sparse messages x dense weights (same results).
+        Product strategy for synaptic input: 'auto' picks by the cost model (and sends bright
+        regular inputs as baseline + deviations); 'never' always dense BLAS; 'always' sparse
+        messages x sparse weights; 'events' sparse messages x dense weights. Same results.
     """
     if options:
         raise ValidationError(f"reference backend: unknown option(s) {sorted(options)}")
@@ -112,7 +113,7 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     previous: list[_Message | None] = [None] * L
     for k in steps:
         current: list[_Message | None] = [None] * L
-        # deepest layer first: the input layer reuses its message buffer
+        # each layer reads what the layer before it emitted at the previous step
         for l in range(min(k, L - 1), 0, -1):  # layer l is enabled from step l
             current[l], n_active = stages[l - 1].step(previous[l - 1])
             active[l] += n_active
