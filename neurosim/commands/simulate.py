@@ -33,6 +33,11 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--out", required=True, help="record stem: writes OUT.json and OUT.npz")
     p.add_argument("--backend", choices=list(BACKENDS), default="reference")
     add_input_options(p)
+    p.add_argument("--profile", action="append", metavar="NAME|FILE",
+                   help="after simulating, print the energy and latency report on this hardware profile "
+                        "(repeatable; 'all' for every bundled profile); writes OUT.report.json")
+    p.add_argument("--report-format", choices=("text", "json", "md", "html"), default="text",
+                   help="format of the printed report (default %(default)s)")
     p.set_defaults(func=run)
 
 
@@ -59,6 +64,13 @@ def run(args) -> int:
     json_path, npz_path = record.save(args.out)
     print(human(record))
     print(f"wrote {json_path} and {npz_path}")
+    if args.profile:
+        from neurosim.report import print_report_for
+
+        report_json = json_path.with_name(json_path.stem + ".report.json")
+        print_report_for(record, args.profile, args.report_format, json_path=report_json,
+                         source=str(json_path.with_suffix("")))
+        print(f"wrote {report_json}")
     return 0
 
 
