@@ -7,7 +7,9 @@ instance of another (unhashable, ``eq=True``) dataclass, which Python 3.11's
 rejected ``list``, ``dict`` and ``set`` defaults. :func:`import_lava` imports that module
 first, under a temporary patch of the check that restores the 3.10 behaviour, then undoes
 the patch; the rest of lava then imports normally (the compiler imports ``var_model``
-lazily, so patching around any other lava import is not enough).
+lazily, so patching around any other lava import is not enough). It also imports lava's
+multiprocessing layer so that its import-time ``set_start_method('fork')`` cannot fail when
+the program already chose a start method.
 
 Every lava import in neurosim goes through :func:`import_lava` (or :func:`lava_module`),
 before any other lava module is imported. Importing this module itself imports nothing
@@ -68,6 +70,27 @@ def _import_var_model() -> None:
         dataclasses._get_field = original
 
 
+def _import_message_infrastructure() -> None:
+    """Import lava's multiprocessing layer, which calls ``set_start_method('fork')`` at import.
+
+    That call raises "context has already been set" when the program chose a start method
+    before (even 'fork'). Lava's runtime needs forked workers, so the start method is set to
+    'fork' (forced, if another was chosen) for the duration of the import.
+    """
+    import multiprocessing as mp
+
+    name = "lava.magma.runtime.message_infrastructure.multiprocessing"
+    if name in sys.modules or mp.get_start_method(allow_none=True) is None:
+        importlib.import_module(name)
+        return
+    original = mp.set_start_method
+    mp.set_start_method = lambda method, force=False: original(method, force=True)
+    try:
+        importlib.import_module(name)
+    finally:
+        mp.set_start_method = original
+
+
 def import_lava() -> None:
     """Make lava importable (idempotent); raise ``ImportError`` with the install hint if absent."""
     global _IMPORTED
@@ -80,6 +103,7 @@ def import_lava() -> None:
             raise ImportError(f"lava-nc is not installed; {INSTALL_HINT}") from None
         try:
             _import_var_model()
+            _import_message_infrastructure()
         except Exception as exc:  # any failure here means this lava cannot run on this Python
             raise ImportError(f"lava-nc is installed but does not import "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "

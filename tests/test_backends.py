@@ -292,6 +292,19 @@ def test_lava_counters_export_matches_var_get():
         assert int(read["n_active"].sum()) == layer.active_neuron_updates
 
 
+@pytest.mark.lava
+def test_lava_model_failure_raises_instead_of_hanging(monkeypatch):
+    _usable("lava")
+    from neurosim.backends import lava_backend
+
+    def boom(model, a, enabled):
+        raise ValueError("boom")
+
+    monkeypatch.setitem(lava_backend.STEPS, "if", boom)
+    with pytest.raises(RuntimeError, match="lava process 'neurosim_h' failed: ValueError: boom"):
+        simulate(rate_net(), RATE_X, 6, backend="lava")
+
+
 @pytest.mark.brian2
 @pytest.mark.slow
 def test_brian2_cpp_standalone_hand_computed():
@@ -332,7 +345,8 @@ def test_missing_brian2_says_how_to_install(monkeypatch):
 def test_missing_lava_says_how_to_install(monkeypatch):
     monkeypatch.setattr(lava_shim, "_IMPORTED", False)
     monkeypatch.setitem(sys.modules, "lava", None)
-    with pytest.raises(BackendUnavailableError, match=r"backend 'lava' is not usable: .*--ignore-requires-python") as info:
+    with pytest.raises(BackendUnavailableError,
+                       match=r"backend 'lava' is not usable: .*--ignore-requires-python") as info:
         simulate(rate_net(), RATE_X, 6, backend="lava")
     _one_line(info.value)
 

@@ -9,7 +9,7 @@ synapse indices and the decoding of outputs (all per :mod:`neurosim.network`).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -38,7 +38,8 @@ def check_kinds(backend: str, network: SpikingNetwork, supported: Iterable[str])
             raise UnsupportedNodeError(f"cannot build layer {layer.name!r} of kind {layer.kind} on backend {backend}")
 
 
-def chunk_bounds(num_samples: int, chunk_size: int | None, network: SpikingNetwork, timesteps: int) -> list[tuple[int, int]]:
+def chunk_bounds(num_samples: int, chunk_size: int | None, network: SpikingNetwork,
+                 timesteps: int) -> list[tuple[int, int]]:
     """Split ``range(num_samples)`` into ``(start, stop)`` chunks of at most ``chunk_size``.
 
     The default size keeps one chunk's input raster (T x C x n_input) under
@@ -126,7 +127,3 @@ def decode_outputs(network: SpikingNetwork, timesteps: int, counts: np.ndarray,
         return state_sum / window
     return counts.astype(np.float64) / window
 
-
-def input_received_steps(layer: Layer, timesteps: int) -> int:
-    """Steps at which an input neuron receives its sample value (all, or step 0 for graded)."""
-    return 1 if layer.options["encoding"] == "graded" else timesteps

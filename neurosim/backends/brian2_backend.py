@@ -402,7 +402,6 @@ def _run(b2, network: SpikingNetwork, inputs: np.ndarray, timesteps: int, seed: 
                 _run_standalone(b2, network, specs, inputs, timesteps, stream, bounds, copies,
                                 options.get("build_dir"), counts, active, state_sums, timing)
             else:
-                built = None
                 for start, stop in bounds:
                     built = None  # let the previous chunk's objects be collected
                     t0 = time.perf_counter()

@@ -159,6 +159,23 @@ def _neuron_params(layer: Layer, copies: int, dt_s: float) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- lava classes
+def _guarded(model, compute: Callable[[], Any], fallback: Callable[[], Any]) -> Any:
+    """``compute()``; on an exception, record it beside the export file and return ``fallback()``.
+
+    An exception inside a Lava process model leaves lava 0.10's runtime waiting forever for
+    that process's next message; recording it and going on with silent neurons lets the run
+    finish, and :func:`run` then raises it.
+    """
+    path = model.proc_params["export_path"] + ".error"
+    if not os.path.exists(path):
+        try:
+            return compute()
+        except Exception as exc:  # noqa: BLE001 - re-raised in the parent process
+            with open(path, "w") as fh:
+                fh.write(f"{type(exc).__name__}: {exc} (step {model.time_step - 1})".replace("\n", " "))
+    return fallback()
+
+
 def _export_at_end(model) -> None:
     """At the last step, write the model's counters to ``proc_params['export_path']`` (.npz).
 
@@ -225,7 +242,8 @@ def _lava_classes() -> dict[str, Any]:
         count: np.ndarray = LavaPyType(np.ndarray, np.int64)
         n_active: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
-        def run_spk(self) -> None:
+        def encode(self) -> tuple[np.ndarray, np.ndarray]:
+            """Message vector and which neurons received a nonzero sample value at this step."""
             k = self.time_step - 1
             enc = self.proc_params["encoding"]
             received = self.gx != 0
@@ -241,6 +259,10 @@ def _lava_classes() -> dict[str, Any]:
                 msg = self.gx.copy()
             else:  # bernoulli
                 msg = self.raster[k].astype(np.float64)
+            return msg, received
+
+        def run_spk(self) -> None:
+            msg, received = _guarded(self, self.encode, lambda: (np.zeros_like(self.gx), self.gx != 0))
             spikes = msg != 0
             self.count += spikes
             self.n_active += received | spikes
@@ -252,9 +274,9 @@ def _lava_classes() -> dict[str, Any]:
         """A population of ``size`` neurons of one ``kind``, enabled from step ``enable_step``.
 
         ``a_in`` receives the weighted input ``W @ m``, ``e_in`` the number of incoming
-        synaptic events; ``s_out`` sends the message vector, ``e_out`` its events (0/1). ``count`` and ``n_active``
-        accumulate spikes and active updates; ``state_sum`` the readout accumulator or the
-        ``li`` membrane summed over the window.
+        synaptic events; ``s_out`` sends the message vector, ``e_out`` its events (0/1).
+        ``count`` and ``n_active`` accumulate spikes and active updates; ``state_sum`` the
+        readout's ``sigma`` (sum of ``W @ m``) or the ``li`` membrane summed over the window.
         """
 
         def __init__(self, *, size: int, kind: str, enable_step: int, params: dict[str, Any],
@@ -297,7 +319,7 @@ def _lava_classes() -> dict[str, Any]:
             a = self.a_in.recv()
             events = self.e_in.recv()
             en = self.time_step - 1 >= self._enable
-            msg = self._step(self, a, en)
+            msg = _guarded(self, lambda: self._step(self, a, en), lambda: np.zeros_like(a))
             spikes = msg != 0
             self.count += spikes
             self.n_active += (events > 0) | spikes
@@ -405,6 +427,10 @@ def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, co
                                   for pop in pops)
         finally:
             source.stop()
+        for path, pop in zip(exports, pops):
+            if os.path.exists(path + ".error"):
+                with open(path + ".error") as fh:
+                    raise RuntimeError(f"lava process {pop.name!r} failed: {fh.read()}")
         for l, path in enumerate(exports):
             with np.load(path) as data:
                 counts[l].append(data["count"].astype(np.int64).reshape(copies, -1))
