@@ -206,6 +206,25 @@ def test_cuba_lif_hand_computed(backend, reset, spikes):
     assert rec.outputs[0, 0] == pytest.approx(spikes / 5)
 
 
+def test_edge_cases_v_init_spike_and_connection_without_synapses(backend):
+    # input: x = 0 with v_init 1.5 spikes once (k=0); x = .7 from v_init .2: v = .9, 1.6*, 1.3*, 1.0,
+    #   1.7*, 1.4*, 1.1*, .8 -> 5 spikes. Active: 8 steps receiving .7 + the v_init spike = 9.
+    # hidden: an all-zero weight matrix (no synapse at all), bias .3 on neuron 0:
+    #   v = .3, .6, .9, 1.2* -> .2, .5, .8, 1.1* (k=1..7) -> 2 spikes, active only when spiking.
+    # readout (k=2..7): the k=4 spike arrives at k=5, the k=7 one after the end: sigma = 1 -> 1/6.
+    net = SpikingNetwork([
+        Layer("in", "input", 3, params={"v_init": [0.5, 1.5, 0.2]}),
+        Layer("h", "if", 2, params={"v_threshold": 1.0, "v_init": 0.0},
+              connection=Connection(np.zeros((2, 3)), [0.3, 0.0])),
+        Layer("o", "readout", 2, params={"scale": 1.0}, connection=Connection([[1.0, 0.0], [0.0, 0.0]], [0.0, 0.0])),
+    ])
+    rec = simulate(net, np.array([[0.0, 0.0, 0.7]]), 8, backend=backend)
+    assert _counts(rec) == [[[0, 1, 5]], [[2, 0]], [[0, 0]]]
+    assert _active(rec) == [9, 2, 1]
+    assert rec.synaptic_ops == 2  # input neurons have no outgoing synapse; hidden neuron 0 has one
+    np.testing.assert_allclose(rec.outputs, [[1 / 6, 0.0]], atol=1e-12)
+
+
 # ----------------------------------------------------------------------------- agreement
 def random_net(kind: str, encoding: str, last: str, seed: int, step: float = 0.0, reset: str = "subtract",
                sizes=(10, 16, 12, 5), density: float = 0.4) -> SpikingNetwork:

@@ -303,12 +303,12 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
         if l > 0:
             pre_idx, post_idx, w = block_diagonal_indices(layer.connection.weight, copies)
             on_pre = ("I_acc_post += w * payload_pre" if specs[l - 1].graded else "I_acc_post += w") + "\ngot_post = 1"
-            syn = b2.Synapses(groups[-1], group, "w : 1 (constant)", on_pre=on_pre, clock=clock,
-                              namespace=namespace, name=f"neurosim_syn{l}")
-            if pre_idx.size:
+            if pre_idx.size:  # a connection without any synapse is no Synapses object at all
+                syn = b2.Synapses(groups[-1], group, "w : 1 (constant)", on_pre=on_pre, clock=clock,
+                                  namespace=namespace, name=f"neurosim_syn{l}")
                 syn.connect(i=pre_idx, j=post_idx)
                 syn.w = w
-            objects.append(syn)
+                objects.append(syn)
         groups.append(group)
     return _Built(b2.Network(*objects), groups, bernoulli)
 
