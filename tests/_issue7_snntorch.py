@@ -138,7 +138,8 @@ def neurosim_network(kind: str, sizes: list[int], seed: int, encoding: str) -> S
     rng = np.random.default_rng(seed)
     layers = [Layer("input", "input", sizes[0], options={"encoding": encoding})]
     for i, (n_in, n) in enumerate(zip(sizes, sizes[1:]), start=1):
-        w = rng.normal(0.3, 0.6, (n, n_in)) * (1.5 if kind == "if" else 2.5)
+        # drive per step independent of the fan-in; moderate rates (0.1 - 0.5 spikes per step)
+        w = rng.normal(1.2 / n_in, 0.6 * np.sqrt(6.0 / n_in), (n, n_in)) * {"if": 1.0, "lif": 1.6, "cuba_lif": 0.6}[kind]
         w[rng.random(w.shape) < 0.2] = 0.0  # absent synapses
         b = rng.normal(0.0, 0.05, n)
         if kind == "if":
@@ -173,7 +174,8 @@ def snntorch_network(kind: str, sizes: list[int], seed: int, per_neuron_threshol
     modules = []
     for n_in, n in zip(sizes, sizes[1:]):
         lin = torch.nn.Linear(n_in, n)
-        lin.weight.data = lin.weight.data * 2.0 + 0.4
+        # mean drive independent of the fan-in; moderate rates (0.1 - 0.5 spikes per step)
+        lin.weight.data = (lin.weight.data * 2.0 + 1.2 / n_in) * {"if": 1.0, "lif": 1.3, "cuba_lif": 0.4}[kind]
         thr = torch.rand(n) * 0.5 + 0.75 if per_neuron_threshold else torch.full((n,), float(torch.rand(1)) + 0.5)
         # per-neuron tensors: scalars break export_to_nir (test_upstream_export_problems)
         common = dict(threshold=thr, init_hidden=True, reset_mechanism="zero", reset_delay=False)
