@@ -712,6 +712,28 @@ def headline_text(head: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def demo_summary_text(ctx: DemoContext) -> str:
+    """What ``neurosim demo`` prints at the end: where the report is, the stages, the headline table."""
+    lines = []
+    html_path = ctx.out / "report.html"
+    if ctx.ok("report") and html_path.is_file():
+        size = html_path.stat().st_size / 1e6
+        lines.append(f"report: {html_path} ({size:.2f} MB, {len(ctx.rendered or [])} figures; "
+                     f"also report.md with figures/, and report.json)")
+    else:
+        lines.append(f"no report written ({(ctx.stage('report') or Stage('report', 'failed', '?')).note})")
+    lines.append(f"pipeline wall time {ctx.wall_time_s:.0f} s: "
+                 + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in ctx.stages if s.status == "ok"))
+    for s in ctx.stages:
+        if s.status != "ok":
+            lines.append(f"  {s.name}: {s.note}")
+    rows = headline(ctx)
+    if rows:
+        head, body = headline_table(ctx, rows, hardware_rows(ctx.estimates))
+        lines += ["", headline_text(head, body)]
+    return "\n".join(lines)
+
+
 def _f4(v: Any) -> str:
     return f"{float(v):.4f}"
 
