@@ -46,6 +46,7 @@ from neurosim.backends import reference  # noqa: E402
 from neurosim.errors import NetworkFileError  # noqa: E402
 
 DT = S.DT
+pytestmark = pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph is being deprecated:DeprecationWarning")
 SHAPES = {"6-5-4": [6, 5, 4], "8-7-6-3": [8, 7, 6, 3]}
 KINDS = ("if", "lif", "cuba_lif")
 
