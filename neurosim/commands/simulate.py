@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("network", help="spiking network (NIR file: neurosim's or another tool's)")
     p.add_argument("-o", "--out", required=True, help="record stem: writes OUT.json and OUT.npz")
     p.add_argument("--backend", choices=list(BACKENDS), default="reference")
+    p.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backend option, repeatable: brian2 target=numpy|cython|cpp_standalone, chunk_size=N; "
+                        "lava chunk_size=N, synapses=sparse|dense")
     add_input_options(p)
     p.add_argument("--profile", action="append", metavar="NAME|FILE",
                    help="after simulating, print the energy and latency report on this hardware profile "
@@ -60,7 +63,8 @@ def add_input_options(p) -> None:
 
 
 def run(args) -> int:
-    record = record_from_network_file(args.network, args, backend=args.backend, progress=True)
+    options = parse_backend_options(args.backend_option)
+    record = record_from_network_file(args.network, args, backend=args.backend, progress=True, **options)
     json_path, npz_path = record.save(args.out)
     print(human(record))
     print(f"wrote {json_path} and {npz_path}")
@@ -74,7 +78,22 @@ def run(args) -> int:
     return 0
 
 
-def record_from_network_file(path, args, *, backend: str = "reference", progress: bool = False):
+def parse_backend_options(items: list[str]) -> dict[str, Any]:
+    """``['target=cython', 'chunk_size=64']`` -> ``{'target': 'cython', 'chunk_size': 64}``."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--backend-option must be KEY=VALUE, got {item!r}")
+        try:
+            options[key.strip()] = int(value)
+        except ValueError:
+            options[key.strip()] = value.strip()
+    return options
+
+
+def record_from_network_file(path, args, *, backend: str = "reference", progress: bool = False,
+                             **backend_options: Any):
     """Read the NIR file ``path`` and simulate it on the samples ``args`` (see :func:`add_input_options`)."""
     from converters.nir_io import read_network
     from neurosim.backends import simulate
@@ -98,6 +117,7 @@ def record_from_network_file(path, args, *, backend: str = "reference", progress
         info = {"dataset": data.name, "split": data.split, "dataset_note": data.note}
     ann_outputs, ann_hidden, ann_source = ann_reference(net, x)
     options = {"progress": True} if progress and backend == "reference" else {}
+    options.update(backend_options)
     info.update({"network_file": str(path), "coding": net.metadata.get("coding"), "model": net.metadata.get("model"),
                  "source": net.metadata.get("source"), "ann_source": ann_source,
                  "dt_source": net.metadata.get("dt_source", "graph"), "input_encoding": net.layers[0].options["encoding"]})
