@@ -1,0 +1,105 @@
+"""``neurosim train``: dense, sparse and iso-compute autoencoders trained side by side.
+
+Writes into ``--out RUN``:
+
+* ``dense.pt``, ``sparse.pt``, ``small_dense.pt``: checkpoints (:mod:`neurosim.checkpoint`),
+  loadable with ``torch.load(path, weights_only=True)``;
+* ``metrics.json``: per model ``test_mse``, ``weight_density``, ``activation_density``,
+  ``macs_per_inference``, ``per_class_active_units``, ``mean_pairwise_jaccard``, ``history``;
+  plus ``iso_compute``, ``comparisons``, ``bars``, ``config``, ``train_time_s``;
+* ``training_curves.png``, ``reconstructions.png``, ``hidden_activity.png``,
+  ``class_overlap.png`` (:mod:`neurosim.training_plots`).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from neurosim.errors import ValidationError
+
+DESCRIPTION = """\
+Train three autoencoders side by side, on the same mini-batches from the same seed:
+
+  dense        d -> H -> d, ReLU hidden layer, sigmoid output (the accuracy reference)
+  sparse       the same shape with both kinds of sparsity: gradual magnitude pruning of both
+               weight matrices to --weight-sparsity (Zhu & Gupta 2017 cubic schedule) and a
+               learned per-unit threshold gate h = relu(W x - theta) held by a homeostatic
+               controller at --active-fraction of the hidden units per input
+  small_dense  a dense autoencoder whose MACs per inference (2 d h) match the sparse model's
+               effective MACs: the iso-compute baseline
+
+Effective MACs count only nonzero weights fed by nonzero inputs (active pixels times their
+surviving outgoing weights, plus active hidden units times theirs), per test input, averaged.
+Pixels are scaled to [0, 1]; MSE is per pixel on the held-out test split."""
+
+EPILOG = """\
+examples:
+  neurosim train --dataset digits --out results/run1
+  neurosim train --dataset mnist --data-dir ../shared/data/mnist --hidden 1024 --epochs 20 --out results/mnist
+outputs: RUN/dense.pt RUN/sparse.pt RUN/small_dense.pt RUN/metrics.json RUN/*.png"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from neurosim.training import TrainConfig
+
+    d = TrainConfig()
+    p = subparsers.add_parser("train", help="train dense and sparse autoencoders side by side",
+                              description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", choices=("digits", "mnist"), default=d.dataset,
+                   help="digits: scikit-learn's bundled 8x8 digits (offline, default); "
+                        "mnist: IDX files from --data-dir")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST IDX files (raw or .gz)")
+    p.add_argument("--out", metavar="RUN", required=True, help="output folder (created if missing)")
+    p.add_argument("--hidden", type=int, default=d.hidden, metavar="H",
+                   help=f"hidden units of the dense and sparse models (default {d.hidden})")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"passes over the training set (default {d.epochs})")
+    p.add_argument("--weight-sparsity", type=float, default=d.weight_sparsity, metavar="S",
+                   help=f"final fraction of pruned weights in the sparse model (default {d.weight_sparsity})")
+    p.add_argument("--active-fraction", type=float, default=d.active_fraction, metavar="A",
+                   help="target mean fraction of hidden units active per input in the sparse model "
+                        f"(default {d.active_fraction})")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed: same seed, same result (default 0)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"mini-batch size (default {d.batch_size})")
+    p.add_argument("--lr", type=float, default=d.lr,
+                   help=f"Adam learning rate of the sparse model, cosine-decayed to 0 (default {d.lr})")
+    p.add_argument("--dense-lr", type=float, default=d.dense_lr,
+                   help=f"Adam learning rate of the dense models (default {d.dense_lr})")
+    p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads for torch (default {d.threads})")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--max-train-samples", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--max-test-samples", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace):
+    from neurosim.training import TrainConfig
+
+    return TrainConfig(
+        dataset=args.dataset, data_dir=args.data_dir, hidden=args.hidden, epochs=args.epochs,
+        weight_sparsity=args.weight_sparsity, active_fraction=args.active_fraction, seed=args.seed,
+        batch_size=args.batch_size, lr=args.lr, dense_lr=args.dense_lr, threads=args.threads,
+        max_train_samples=args.max_train_samples, max_test_samples=args.max_test_samples,
+    ).validate()
+
+
+def check_out_dir(out: str | Path) -> Path:
+    """``out`` must be a folder or not exist yet (checked before any training)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"{out}: --out exists and is not a folder")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from neurosim.training import save_run, summary_lines, train
+
+    config = config_from_args(args)
+    out = check_out_dir(args.out)
+    result = train(config, progress=not args.quiet)
+    written = save_run(result, out, plots=not args.no_plots)
+    for line in summary_lines(result.metrics):
+        print(line)
+    print(f"wrote {', '.join(sorted(p.name for p in written.values()))} to {out}")
+    return 0
