@@ -32,6 +32,8 @@ MODEL_COLORS = {"dense": "#4C72B0", "sparse": "#DD8452", "small_dense": "#55A868
 MODEL_LABELS = {"dense": "dense (same shape)", "sparse": "sparse (pruned + gated)",
                 "small_dense": "small dense (iso-compute)"}
 CODING_STYLES = {"rate": "-", "graded": "--"}
+#: a raster panel draws at most this many rows; more units are max-pooled in groups
+MAX_RASTER_ROWS = 256
 
 
 @dataclass
@@ -295,7 +297,8 @@ def activity_rasters(examples: np.ndarray, labels: np.ndarray, image_shape: Sequ
         for r, model in enumerate(models):
             order, silent = orders[model]
             shown = order[: len(order) - silent] if silent < len(order) else order
-            h = np.asarray(ann_hidden[model][c])[shown]
+            group = max(1, math.ceil(len(shown) / MAX_RASTER_ROWS))
+            h = _pool_rows(np.asarray(ann_hidden[model][c])[shown][:, None], group)
             vmax = float(np.percentile(ann_hidden[model][ann_hidden[model] > 0], 99)) \
                 if np.any(ann_hidden[model] > 0) else 1.0
             ax_r = fig.add_subplot(inner[1 + r, 0])
@@ -303,9 +306,9 @@ def activity_rasters(examples: np.ndarray, labels: np.ndarray, image_shape: Sequ
             if train is not None:
                 sp = np.asarray(train[c])[:, shown].T  # (units, T)
                 steps = sp.shape[1]
-                ax_r.imshow(sp, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
-                            extent=(-0.5, steps - 0.5, len(shown) - 0.5, -0.5))
                 active = int((sp.sum(axis=1) > 0).sum())
+                ax_r.imshow(_pool_rows(sp, group), aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                            interpolation="nearest", extent=(-0.5, steps - 0.5, len(shown) - 0.5, -0.5))
                 ax_r.set_title(f"{active} fire", fontsize=7, pad=2, loc="left", color=MODEL_COLORS[model])
                 ax_r.set_xticks([0, steps // 2, steps - 1] if steps > 2 else [0])
                 ax_r.tick_params(labelsize=6, length=2)
@@ -318,11 +321,12 @@ def activity_rasters(examples: np.ndarray, labels: np.ndarray, image_shape: Sequ
             for side in ("top", "right"):
                 ax_r.spines[side].set_visible(True)
             if c == 0:
-                ax_r.set_ylabel(f"{MODEL_LABELS[model]}\nhidden unit ({len(shown)} that ever fire)",
+                grouped = f",\n{group} per row" if group > 1 else ""
+                ax_r.set_ylabel(f"{MODEL_LABELS[model]}\nhidden units ({len(shown)} that ever fire{grouped})",
                                 color=MODEL_COLORS[model], fontsize=8)
             thumbs.append(ax_r)
             ax_a = fig.add_subplot(inner[1 + r, 1])
-            ax_a.imshow(np.ma.masked_less_equal(h[:, None], 0), aspect="auto", cmap="magma_r", vmin=0,
+            ax_a.imshow(np.ma.masked_less_equal(h, 0), aspect="auto", cmap="magma_r", vmin=0,
                         vmax=max(vmax, 1e-9), interpolation="nearest")
             ax_a.set_facecolor("#ececec")
             ax_a.set_xticks([])
@@ -343,6 +347,19 @@ def activity_rasters(examples: np.ndarray, labels: np.ndarray, image_shape: Sequ
     if counts:
         caption += " Units that spike per digit: " + ", ".join(f"{m} {v:.0f}" for m, v in counts.items()) + "."
     return ReportFigure("activity_rasters", title, caption, fig, "activity", thumbnail_axes=thumbs)
+
+
+def _pool_rows(a: np.ndarray, group: int, reduce: str = "max") -> np.ndarray:
+    """Max (or mean) over consecutive groups of ``group`` rows, so that no spike disappears
+    when a raster has more units than the figure has pixel rows."""
+    if group <= 1:
+        return a
+    n = a.shape[0]
+    pad = (-n) % group
+    if pad:
+        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:], dtype=a.dtype)])
+    blocks = a.reshape(-1, group, *a.shape[1:])
+    return blocks.max(axis=1) if reduce == "max" else blocks.mean(axis=1)
 
 
 def class_unit_map(freqs: dict[str, np.ndarray], orders: dict[str, tuple[np.ndarray, int]],
@@ -452,7 +469,7 @@ def subnetwork_gallery(w_enc: np.ndarray, w_dec: np.ndarray, b_dec: np.ndarray, 
         drive = b_dec + (w_dec[:, members] @ strength[members] if members else 0.0)
         axes[r, 1].imshow((1 / (1 + np.exp(-drive))).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
                           interpolation="nearest")
-        axes[r, 0].set_ylabel(f"{c}\n({len(members)} units)", rotation=0, ha="right", va="center", fontsize=9)
+        axes[r, 0].set_ylabel(f"{c}\n({len(members)} unit{'' if len(members) == 1 else 's'})", rotation=0, ha="right", va="center", fontsize=9)
         for k in range(per_class):
             ax_i, ax_o = axes[r, 2 + 2 * k], axes[r, 3 + 2 * k]
             if k < len(units):
@@ -510,9 +527,13 @@ def weight_masks(layers: dict[str, dict[str, np.ndarray]], densities: dict[str, 
             first_mask = mask
         if order is not None:
             mask = mask[:, order]
-        ax.imshow(mask, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+        group = max(1, math.ceil(mask.shape[1] / MAX_RASTER_ROWS))
+        shown = _pool_rows(mask.T.astype(float), group, reduce="mean").T
+        ax.imshow(shown, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+                  extent=(-0.5, mask.shape[1] - 0.5, mask.shape[0] - 0.5, -0.5))
         ax.set_title(f"{name}\n{mask.mean() * 100:.1f}% of {mask.size:,} synapses survive")
-        ax.set_xlabel("hidden unit (same order as the class map)")
+        ax.set_xlabel("hidden unit (same order as the class map)"
+                      + (f", {group} per column" if group > 1 else ""))
         ax.set_ylabel(entry.get("ylabel", "pixel (row-major index)"))
     if extra:
         ax = fig.add_subplot(gs[0, len(layers)])
@@ -545,7 +566,8 @@ def weight_masks(layers: dict[str, dict[str, np.ndarray]], densities: dict[str, 
     ax.legend(loc="upper center", ncol=len(models), fontsize=6.5, handlelength=1, columnspacing=0.8)
     title = "Static weight sparsity: which synapses the sparse model keeps"
     _title(fig, title)
-    caption = "Black = surviving synapse of the sparse model; units that never fire (right) keep few."
+    caption = ("Dark = surviving synapses of the sparse model (grey where a pixel column averages several units); "
+               "units that never fire (right) keep few.")
     if extra:
         per_pixel = first_mask.sum(axis=1).reshape(image_shape)
         border = np.ones(tuple(image_shape), dtype=bool)

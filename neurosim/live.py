@@ -94,6 +94,7 @@ class LiveView:
         self._cache: dict[str, tuple[int, bytes]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._watched = False  # a page has polled the state
 
     # ------------------------------------------------------------------ server
     @property
@@ -111,6 +112,7 @@ class LiveView:
                     if path in ("/", "/index.html"):
                         self._send(200, "text/html; charset=utf-8", PAGE.encode("utf-8"))
                     elif path == "/state.json":
+                        view._watched = True
                         self._send(200, "application/json", json.dumps(view.state_summary()).encode("utf-8"))
                     elif path == "/curves.png":
                         self._send(200, "image/png", view.image("curves"))
@@ -146,12 +148,15 @@ class LiveView:
         self._thread.start()
         return self.url
 
-    def stop(self, linger_s: float = 0.0) -> None:
-        """Mark training done, keep serving ``linger_s`` seconds (pages fetch the final state), stop."""
+    def stop(self, linger_s: float | None = None) -> None:
+        """Mark training done, keep serving ``linger_s`` seconds so that an open page fetches the
+        final state (default: 2 s when a page is watching, else 0), then stop."""
         with self._lock:
             self._state["done"] = True
         if self._server is None:
             return
+        if linger_s is None:
+            linger_s = 2.0 if self._watched else 0.0
         if linger_s > 0:
             time.sleep(linger_s)
         self._server.shutdown()

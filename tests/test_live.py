@@ -69,3 +69,28 @@ def test_live_view_refuses_a_port_in_use():
             LiveView(port=port).start()
     with pytest.raises(ValidationError, match="--live-port"):
         LiveView(port=70000)
+
+
+def test_train_live_flag_feeds_the_view_every_epoch(tmp_path, monkeypatch, capsys):
+    """`neurosim train --live`: prints the URL, the view gets one update per epoch, the server stops."""
+    from neurosim import live
+    from neurosim.cli import main
+
+    calls, original = [], live.LiveView.update
+
+    def spy(self, epoch, epochs, history, hidden=None, labels=None):
+        calls.append((epoch, epochs, sorted(history), sorted(hidden or {}), None if labels is None else len(labels)))
+        return original(self, epoch, epochs, history, hidden, labels)
+
+    monkeypatch.setattr(live.LiveView, "update", spy)
+    rc = main(["train", "--live", "--live-port", "0", "--epochs", "3", "--hidden", "16", "--quiet", "--no-plots",
+               "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    url = next(line.split()[-1] for line in out.splitlines() if line.startswith("live view: "))
+    assert url.startswith("http://127.0.0.1:")
+    assert [c[0] for c in calls] == [1, 2, 3] and all(c[1] == 3 for c in calls)
+    assert {"dense", "sparse"} <= set(calls[-1][2]) and calls[-1][3] == ["dense", "sparse"]
+    assert calls[-1][4] == 359  # hidden activations of every test digit, with their labels
+    with pytest.raises(urllib.error.URLError):
+        _get(url + "state.json")
