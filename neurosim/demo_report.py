@@ -17,7 +17,7 @@ re-derives what an upstream stage measured: ANN figures come from the checkpoint
 
 Directory layout written by ``neurosim demo --out DIR``::
 
-    DIR/run/            dense.pt, sparse.pt, small_dense.pt, metrics.json, training plots
+    DIR/train/          dense.pt, sparse.pt, small_dense.pt, metrics.json, training plots
     DIR/nets/           {dense,sparse}_{rate,graded}.nir
     DIR/activity/       {dense,sparse}_{rate,graded}.json/.npz (reference engine, T = --timesteps)
     DIR/hardware/       {dense,sparse}.json (estimates on every profile)
@@ -249,7 +249,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
                                 sweep=list(sweep), cross_check_samples=cross_check_samples,
                                 cross_check_timesteps=cross_check_timesteps, seed=seed))
     stage = _StageRunner(ctx, say)
-    run_dir = Path(run) if run is not None else out / "run"
+    run_dir = Path(run) if run is not None else out / "train"
 
     def train() -> str:
         if run is not None:
@@ -1105,7 +1105,7 @@ def render_html(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> st
                 parts += [f"<li><b>{e(r['profile'])}</b> ({e(r['kind'])}): {e(r['reading'])}</li>" for r in readings]
                 parts.append("</ul>")
     parts.append("<p class='meta'>Files beside this report: report.md (same content, PNGs in figures/), "
-                 "report.json (every number), run/ (checkpoints, metrics.json), nets/ (NIR), activity/ "
+                 "report.json (every number), train/ (checkpoints, metrics.json), nets/ (NIR), activity/ "
                  "(activity records), hardware/ (estimates).</p></main></body></html>")
     return "\n".join(parts)
 
