@@ -40,7 +40,8 @@ moves each threshold toward the target active fraction :math:`a`:
 with gain :math:`\\eta` and :math:`\\sigma_j` a running average of the batch standard deviation
 of :math:`z_j` (so the step is scale-free: it does not care how large the weights have grown).
 A unit that fires too often raises its threshold, a silent one lowers it until it fires again
-(no dead units). This is *intrinsic plasticity*, a local rule a neuromorphic chip can run on-line.
+(no dead units). The first update warm-starts each threshold at its unit's :math:`1-a`
+quantile of the first batch. This is *intrinsic plasticity*, a local rule a neuromorphic chip can run on-line.
 At equilibrium every unit fires for a fraction :math:`a` of the inputs, hence the mean fraction
 of active units per input is :math:`a`. The encoder bias of the sparse model is held at zero
 (the threshold takes its place: :math:`b_j` and :math:`-\\theta_j` are the same parameter, and a
@@ -130,6 +131,7 @@ class HomeostaticController:
         self.gain = float(gain)
         self.momentum = float(momentum)
         self.scale: torch.Tensor | None = None
+        self.started = False
 
     @torch.no_grad()
     def observe(self, z: torch.Tensor) -> torch.Tensor:
@@ -154,6 +156,10 @@ class HomeostaticController:
         """
         if self.scale is None:
             self.observe(z)
+        if not self.started:
+            # warm start: each threshold at its unit's (1 - a) quantile of this first batch
+            self.gate.threshold.copy_(torch.quantile(z, 1.0 - self.target, dim=0))
+            self.started = True
         rate = (z > self.gate.threshold).float().mean(dim=0)
         self.gate.threshold.add_(self.gain * self.scale * (rate - self.target))
         return rate

@@ -52,7 +52,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -107,10 +107,12 @@ class TrainConfig:
     #: homeostatic controller gain (threshold step per unit rate error, in running std of z)
     gate_gain: float = 0.3
     #: the controller aims this fraction below active_fraction, so held-out inputs stay under it
-    gate_margin: float = 0.02
+    gate_margin: float = 0.03
     #: weight lambda of the per-input activity-spread penalty (neurosim.gating)
     activity_penalty: float = 30.0
     surrogate_temperature: float = 1.0
+    #: decoupled weight decay (AdamW) of the sparse model's weights; 0 = plain Adam
+    weight_decay: float = 0.0
     #: random shifts of up to this many pixels (all models, same shifted batches); 0 = none
     augment_shift: int = 1
     #: iso-compute ladder: candidate hidden sizes from low to high times the predicted size
@@ -204,7 +206,7 @@ def predicted_sparse_macs(train_x: torch.Tensor, config: TrainConfig) -> float:
             + config.active_fraction * h * (1 - sp["decoder.weight"]) * d)
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+def train(config: TrainConfig, progress: bool = True, on_epoch: Callable[..., None] | None = None) -> TrainResult:
     """Train dense, sparse and iso-compute small dense autoencoders side by side.
 
     Parameters
@@ -212,6 +214,11 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     config : TrainConfig
     progress : bool
         Show a tqdm progress bar (on stderr) with the three models' training losses.
+    on_epoch : callable, optional
+        Called after every epoch with keyword arguments ``epoch`` (1-based), ``epochs``,
+        ``history`` (model -> curve name -> per-epoch values so far), ``hidden`` (``'dense'``
+        and ``'sparse'`` -> hidden activations on the test inputs, numpy (N, H)) and ``labels``
+        (test labels, (N,)). Used by the live view (:mod:`neurosim.live`).
 
     Returns
     -------
@@ -225,13 +232,14 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True)
     try:
-        return _train(config, train_ds, test_ds, progress)
+        return _train(config, train_ds, test_ds, progress, on_epoch)
     finally:
         torch.set_num_threads(previous[0])
         torch.use_deterministic_algorithms(previous[1])
 
 
-def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: bool) -> TrainResult:
+def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: bool,
+           on_epoch: Callable[..., None] | None = None) -> TrainResult:
     t_start = time.perf_counter()
     # separate streams: initial weights, batch order, augmentation (changing one knob, e.g. the
     # ladder width, never changes the batches the others see)
@@ -270,8 +278,8 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
     optims = {
         "dense": torch.optim.Adam(dense.parameters(), lr=dense_lr, foreach=True),
         # the thresholds follow the controller; the encoder bias is held at zero
-        "sparse": torch.optim.Adam([sparse.encoder.weight, sparse.decoder.weight, sparse.decoder.bias],
-                                   lr=config.lr, foreach=True),
+        "sparse": torch.optim.AdamW([sparse.encoder.weight, sparse.decoder.weight, sparse.decoder.bias],
+                                    lr=config.lr, weight_decay=config.weight_decay, foreach=True),
         "ladder": torch.optim.Adam(stack.parameters(), lr=dense_lr, foreach=True),
     }
     history: dict[str, dict[str, Any]] = {
@@ -295,9 +303,10 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
         active_sum = 0.0
         for b in range(steps_per_epoch):
             idx = order[b * config.batch_size: (b + 1) * config.batch_size]
-            xb = x_train[idx]
+            x_clean = x_train[idx]
+            xb = x_clean
             if config.augment_shift > 0:
-                xb = random_shift(xb, train_ds.image_shape, config.augment_shift, aug_gen)
+                xb = random_shift(x_clean, train_ds.image_shape, config.augment_shift, aug_gen)
             for key, opt in optims.items():
                 for group in opt.param_groups:
                     group["lr"] = _cosine_lr(step, total_steps, base_lr[key])
@@ -308,7 +317,12 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
             z_s = sparse.preactivation(xb)
             y_s = sparse.decode(sparse.activate(z_s))
             loss_s = torch.mean((y_s - xb) ** 2)
-            scale = controller.observe(z_s.detach())
+            # the controller watches the un-shifted images: the distribution the model is used on
+            z_ctrl = z_s.detach()
+            if xb is not x_clean:
+                with torch.no_grad():
+                    z_ctrl = sparse.preactivation(x_clean)
+            scale = controller.observe(z_ctrl)
             penalty = activity_spread_penalty(z_s, sparse.gate.threshold, scale,
                                               config.surrogate_temperature)
             y_l, _ = stack(xb)
@@ -321,7 +335,7 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
             for opt in optims.values():
                 opt.step()
             sparse.apply_masks()
-            rate = controller.update(z_s.detach())
+            rate = controller.update(z_ctrl)
             pruner.step(step)
 
             bs = len(idx)
@@ -356,6 +370,14 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
         for i, size in enumerate(stack.sizes):
             ladder_hist[size]["train_loss"].append(float(sums["ladder"][i]) / n)
             ladder_hist[size]["test_mse"].append(float(te_l[i]))
+        if on_epoch is not None:
+            with torch.no_grad():
+                hidden_now = {"dense": dense.encode(x_test).numpy(), "sparse": sparse.encode(x_test).numpy()}
+            mid = len(stack.sizes) // 2
+            on_epoch(epoch=epoch + 1, epochs=config.epochs,
+                     history={"dense": history["dense"], "sparse": history["sparse"],
+                              "small_dense": ladder_hist[stack.sizes[mid]]},
+                     hidden=hidden_now, labels=test_ds.y)
         if bar is not None:
             mid = len(stack.sizes) // 2
             bar.set_postfix_str(

@@ -68,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads for torch (default {d.threads})")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--live", action="store_true",
+                   help="follow training in a browser: serve loss curves and the activity map on "
+                        "http://127.0.0.1:PORT/ while it runs (localhost only)")
+    p.add_argument("--live-port", type=int, default=8765, metavar="PORT",
+                   help="port of the --live page (default 8765; 0 picks a free one)")
     p.add_argument("--max-train-samples", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--max-test-samples", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
@@ -97,7 +102,17 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     out = check_out_dir(args.out)
-    result = train(config, progress=not args.quiet)
+    if args.live:
+        from neurosim.live import LiveView, training_callback
+
+        view = LiveView(port=args.live_port)
+        print(f"live view: {view.start()}", flush=True)
+        try:
+            result = train(config, progress=not args.quiet, on_epoch=training_callback(view))
+        finally:
+            view.stop()
+    else:
+        result = train(config, progress=not args.quiet)
     written = save_run(result, out, plots=not args.no_plots)
     for line in summary_lines(result.metrics):
         print(line)
