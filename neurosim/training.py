@@ -144,7 +144,7 @@ class TrainConfig:
         if not 0.0 < self.encoder_share < 1.0:
             raise ValidationError(f"encoder share must be in (0, 1), got {self.encoder_share}")
         if not 0.0 <= self.gate_margin < 1.0:
-            raise ValidationError(f"gate margin must be in [0, 1), got {self.gate_margin}")
+            raise ValidationError(f"--gate-margin must be in [0, 1), got {self.gate_margin}")
         if self.activity_penalty < 0 or self.surrogate_temperature <= 0:
             raise ValidationError("activity penalty must be >= 0 and surrogate temperature > 0")
         if self.augment_shift < 0:
@@ -557,7 +557,7 @@ def checkpoint_payload(kind: str, model: DenseAutoencoder, config: TrainConfig, 
         "seed": config.seed,
         "epochs": config.epochs,
         "batch_size": config.batch_size,
-        "lr": config.lr,
+        "lr": config.lr if sparse or config.dense_lr is None else config.dense_lr,
         "neurosim_version": __version__,
         "test_mse": float(metrics["test_mse"]),
         "weight_density": float(metrics["weight_density"]),
@@ -566,7 +566,8 @@ def checkpoint_payload(kind: str, model: DenseAutoencoder, config: TrainConfig, 
     }
     if sparse:
         cfg.update({"prune_scope": config.prune_scope, "prune_begin": config.prune_begin,
-                    "prune_end": config.prune_end, "gate_gain": config.gate_gain,
+                    "prune_end": config.prune_end, "encoder_share": config.encoder_share,
+                    "gate_gain": config.gate_gain, "gate_margin": config.gate_margin,
                     "activity_penalty": config.activity_penalty})
         state = model.export_state()
         masks = {k: v.detach().clone() for k, v in model.masks().items()}

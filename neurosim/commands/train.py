@@ -35,7 +35,8 @@ Pixels are scaled to [0, 1]; MSE is per pixel on the held-out test split."""
 EPILOG = """\
 examples:
   neurosim train --dataset digits --out results/run1
-  neurosim train --dataset mnist --data-dir ../shared/data/mnist --hidden 1024 --epochs 20 --out results/mnist
+  neurosim train --dataset mnist --data-dir ../shared/data/mnist --epochs 40 --batch-size 128 \
+      --dense-lr 1e-3 --gate-margin 0.1 --threads 2 --out results/mnist   (as experiments/train_mnist.py)
 outputs: RUN/dense.pt RUN/sparse.pt RUN/small_dense.pt RUN/metrics.json RUN/*.png"""
 
 
@@ -57,8 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-sparsity", type=float, default=d.weight_sparsity, metavar="S",
                    help=f"final fraction of pruned weights in the sparse model (default {d.weight_sparsity})")
     p.add_argument("--active-fraction", type=float, default=d.active_fraction, metavar="A",
-                   help="target mean fraction of hidden units active per input in the sparse model "
-                        f"(default {d.active_fraction})")
+                   help="cap on the mean fraction of hidden units active per input in the sparse "
+                        f"model (default {d.active_fraction}); the controller aims --gate-margin below it")
+    p.add_argument("--gate-margin", type=float, default=d.gate_margin, metavar="M",
+                   help="relative safety margin of the activity controller's set-point, "
+                        f"A * (1 - M), so held-out inputs stay under A (default {d.gate_margin})")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed: same seed, same result (default 0)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"mini-batch size (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.lr,
@@ -85,6 +89,7 @@ def config_from_args(args: argparse.Namespace):
         dataset=args.dataset, data_dir=args.data_dir, hidden=args.hidden, epochs=args.epochs,
         weight_sparsity=args.weight_sparsity, active_fraction=args.active_fraction, seed=args.seed,
         batch_size=args.batch_size, lr=args.lr, dense_lr=args.dense_lr, threads=args.threads,
+        gate_margin=args.gate_margin,
         max_train_samples=args.max_train_samples, max_test_samples=args.max_test_samples,
     ).validate()
 
