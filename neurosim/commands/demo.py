@@ -1,87 +1,66 @@
-"""``neurosim demo``: the whole pipeline on the embedded digits, one stage after another.
+"""``neurosim demo``: the whole pipeline on the embedded digits, written up as a report.
 
-The demo is a list of stages (:data:`STAGES`). Each stage is a function
-``stage(ctx: DemoContext) -> dict`` that reads what earlier stages left in ``ctx.results``,
-writes its files under ``ctx.out / <stage name>``, prints a few lines for people and returns a
-JSON-able summary, stored in ``ctx.results[<stage name>]`` and in ``DIR/demo.json``.
-Later issues add stages (convert, simulate, report) by appending to :data:`STAGES`.
+Trains the dense and the sparse autoencoder side by side (and the iso-compute small dense
+one), converts both to spiking networks (rate and graded coding), simulates them with the
+reference engine (a subset also with Brian2 and Lava, as a cross-check), estimates energy
+and latency on every hardware profile and writes ``OUT/report.html`` (self-contained),
+``OUT/report.md`` and ``OUT/report.json``. See :mod:`neurosim.demo_report`.
 """
 from __future__ import annotations
 
 import argparse
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+
+from neurosim.errors import ValidationError
 
 
-@dataclass
-class DemoContext:
-    """What the stages share: the output folder, the CLI arguments and earlier results."""
-
-    out: Path
-    args: argparse.Namespace
-    results: dict[str, Any] = field(default_factory=dict)
-    #: in-memory objects for later stages (not written to demo.json)
-    objects: dict[str, Any] = field(default_factory=dict)
-
-
-def stage_train(ctx: DemoContext) -> dict[str, Any]:
-    """Train dense, sparse and small dense autoencoders on digits with the defaults (DIR/train)."""
-    from neurosim.training import TrainConfig, save_run, summary_lines, train
-
-    config = TrainConfig(dataset="digits", seed=ctx.args.seed)
-    result = train(config, progress=not ctx.args.quiet)
-    run_dir = ctx.out / "train"
-    save_run(result, run_dir)
-    for line in summary_lines(result.metrics):
-        print(line)
-    ctx.objects["train_result"] = result
-    m = result.metrics
-    return {
-        "dir": str(run_dir),
-        "checkpoints": {k: str(run_dir / f"{k}.pt") for k in ("dense", "sparse", "small_dense")},
-        "metrics": str(run_dir / "metrics.json"),
-        "test_mse": {k: m[k]["test_mse"] for k in ("dense", "sparse", "small_dense")},
-        "comparisons": m["comparisons"],
-        "bars": m["bars"],
-    }
-
-
-#: (name, function) in pipeline order; later issues append their stages here
-STAGES: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
-    ("train", stage_train),
-]
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser(
         "demo", help="run the whole pipeline on the embedded digits and write a report",
-        description="Run the neurosim pipeline end to end on scikit-learn's bundled digits with the "
-                    "default settings: " + ", ".join(name for name, _ in STAGES) + ". Each stage writes "
-                    "into DIR/<stage>; DIR/demo.json summarises all of them.")
+        description="Train dense and sparse autoencoders side by side on the embedded 8x8 digits, convert\n"
+                    "them to spiking networks, simulate them, estimate energy and latency on every hardware\n"
+                    "profile, and write DIR/report.html (one self-contained file), DIR/report.md and\n"
+                    "DIR/report.json. Stages whose code is not installed are skipped with a note.",
+        epilog="examples:\n  neurosim demo                         # results/demo/report.html\n"
+               "  neurosim demo --live                  # and watch training on http://127.0.0.1:8765/\n"
+               "  neurosim demo --run results/run1      # reuse a finished `neurosim train`",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", metavar="DIR", default="results/demo", help="output folder (default results/demo)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: neurosim train's)")
+    p.add_argument("--hidden", type=int, default=None, metavar="H", help="hidden units (default: neurosim train's)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="held-out test digits to simulate (default: all 359)")
+    p.add_argument("--timesteps", type=int, default=32, metavar="T",
+                   help="timesteps of the main simulations (default 32)")
+    p.add_argument("--cross-check-samples", type=int, default=10, metavar="N",
+                   help="test digits simulated on Brian2 and Lava as a cross-check (default 10; 0 skips it)")
+    p.add_argument("--run", default=None, metavar="RUN",
+                   help="reuse the checkpoints of a finished `neurosim train --out RUN` instead of training")
+    p.add_argument("--live", action="store_true",
+                   help="serve a live view of training on http://127.0.0.1:PORT/ (see neurosim train --live)")
+    p.add_argument("--live-port", type=int, default=8765, metavar="PORT",
+                   help="port of the live view (default 8765; 0 picks a free one)")
+    p.add_argument("--quiet", action="store_true", help="no training progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurosim.commands.train import check_out_dir
-    from neurosim.training import write_json
+    from neurosim.demo_report import demo_summary_text, run_demo
 
-    out = check_out_dir(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = DemoContext(out=out, args=args)
-    timings = {}
-    t_all = time.perf_counter()
-    for name, stage in STAGES:
-        print(f"== demo stage: {name}")
-        t0 = time.perf_counter()
-        ctx.results[name] = stage(ctx)
-        timings[name] = time.perf_counter() - t0
-        print(f"== {name} done in {timings[name]:.1f} s")
-    summary = {"stages": ctx.results, "wall_time_s": timings, "total_wall_time_s": time.perf_counter() - t_all}
-    write_json(summary, out / "demo.json")
-    print(f"demo finished in {summary['total_wall_time_s']:.1f} s; summary in {out / 'demo.json'}")
-    return 0
+    if args.samples is not None and args.samples <= 0:
+        raise ValidationError(f"--samples must be a positive number of test digits, got {args.samples}")
+    if args.timesteps < 3:
+        raise ValidationError(f"--timesteps must be at least 3 (the network depth), got {args.timesteps}")
+    if args.cross_check_samples < 0:
+        raise ValidationError(f"--cross-check-samples must be >= 0, got {args.cross_check_samples}")
+    from neurosim.commands.train import check_out_dir
+
+    check_out_dir(args.out)
+    extra = ["--live", "--live-port", str(args.live_port)] if args.live else []
+    if args.quiet:
+        extra.append("--quiet")
+    ctx = run_demo(args.out, epochs=args.epochs, hidden=args.hidden, seed=args.seed, samples=args.samples,
+                   timesteps=args.timesteps, cross_check_samples=args.cross_check_samples,
+                   cross_check_timesteps=args.timesteps, run=args.run, train_extra=extra)
+    print(demo_summary_text(ctx))
+    return 0 if ctx.ok("report") else 1
