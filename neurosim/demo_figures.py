@@ -707,9 +707,10 @@ def backend_agreement(entries: list[dict[str, Any]]) -> ReportFigure:
         ax.set_xlim(-0.5, top + 0.5)
         ax.set_ylim(-0.5, top + 0.5)
         ax.set_aspect("equal", adjustable="box")
+        # the diagonal runs from the lower left to the upper right: legend and numbers go in the empty corners
         if any(e.get("counts_reference") is not None for e in entries if e["backend"] == backend):
-            ax.legend(loc="upper left", fontsize=7)
-        ax.text(0.98, 0.02, "\n".join(_wrap_all(lines, 58)), transform=ax.transAxes, ha="right", va="bottom",
+            ax.legend(loc="lower right", fontsize=7)
+        ax.text(0.03, 0.97, "\n".join(_wrap_all(lines, 46)), transform=ax.transAxes, ha="left", va="top",
                 fontsize=6.5, bbox=dict(facecolor="white", alpha=0.9, lw=0))
     title = "Backend agreement: the same spiking network on independent simulators"
     _title(fig, title)

@@ -899,10 +899,10 @@ code { background:#f6f8fa; padding: 1px 4px; border-radius: 3px; font-size: 13px
 
 SECTIONS = [
     ("training", "1. Training side by side",
-     "Two autoencoders (64 → H → 64, ReLU hidden, sigmoid output) train on the same batches from the same seed: "
-     "a dense baseline and a sparse model that prunes about 90% of its weights (static weight sparsity) and gates its "
-     "hidden layer so only a few units respond to each input (dynamic activity sparsity). A small dense model with "
-     "the sparse model's compute budget is the iso-compute baseline."),
+     "Two autoencoders ({d} → {h} → {d}, ReLU hidden, sigmoid output) train on the same batches from the same seed: "
+     "a dense baseline and a sparse model that prunes {ws} of its weights (static weight sparsity) and gates its "
+     "hidden layer so only a few units respond to each input (dynamic activity sparsity, target {af} active). A small "
+     "dense model with the sparse model's compute budget is the iso-compute baseline."),
     ("activity", "2. Which neurons fire for each digit",
      "The trained networks are converted to spiking networks and simulated. For one test image of each digit, the "
      "raster shows every hidden unit's spikes over time, beside the ANN's gated activation of the same unit."),
@@ -1056,6 +1056,16 @@ def format_ratio(a: float, b: float) -> str:
     return f"{a / b:.0f}x" if b else "∞x"
 
 
+def _intro(ctx: DemoContext, text: str) -> str:
+    """A section's introduction with the run's own shape and targets filled in."""
+    mv = ctx.models.get("sparse")
+    cfg = mv.config if mv is not None else {}
+    ws, af = cfg.get("weight_sparsity"), cfg.get("active_fraction")
+    return text.format(d=mv.w_enc.shape[1] if mv is not None else "d", h=mv.hidden if mv is not None else "H",
+                       ws=f"{ws:.0%}" if isinstance(ws, (int, float)) else "most",
+                       af=f"≤ {af:.0%}" if isinstance(af, (int, float)) else "a few")
+
+
 def render_html(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> str:
     """The self-contained HTML report (inline CSS, base64 PNGs, no scripts, no external links)."""
     e = html.escape
@@ -1088,7 +1098,7 @@ def render_html(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> st
     for rf, png in rendered:
         by_section.setdefault(rf.section, []).append((rf, png))
     for key, title, intro in SECTIONS:
-        parts.append(f"<h2 id='{key}'>{e(title)}</h2><p>{e(intro)}</p>")
+        parts.append(f"<h2 id='{key}'>{e(title)}</h2><p>{e(_intro(ctx, intro))}</p>")
         note = _stage_missing_note(ctx, key)
         if note:
             parts.append(f"<div class='note'>{e(note)}</div>")
@@ -1136,7 +1146,7 @@ def render_md(ctx: DemoContext, rendered: list, rows, hw_rows, readings) -> str:
     for rf, _ in rendered:
         by_section.setdefault(rf.section, []).append(rf)
     for key, title, intro in SECTIONS:
-        lines += [f"## {title}", "", intro, ""]
+        lines += [f"## {title}", "", _intro(ctx, intro), ""]
         note = _stage_missing_note(ctx, key)
         if note:
             lines += [f"> {note}", ""]
