@@ -777,10 +777,16 @@ def hardware_readings(rows: list[dict[str, Any]], ctx: DemoContext) -> list[dict
                 else:
                     parts[-1] += "."
         parts.append(_kind_reading(kind, s, d, ctx))
-        if s["energy"]["high"] >= d["energy"]["low"] and d["energy"]["high"] >= s["energy"]["low"] and ratio > 1.05:
-            parts.append("The low–high ranges overlap: the difference is within the literature's spread.")
+        # the same per-event figures apply to both models, so compare like scenarios with like
+        scen = [d["energy"][k] / s["energy"][k] for k in ("low", "high") if s["energy"][k] > 0]
+        if scen and (max(scen) / min(scen) > 1.05 or abs(max(scen) - ratio) / ratio > 0.05):
+            lo, hi = min(scen + [ratio]), max(scen + [ratio])
+            parts.append(f"With the profile's low or its high figures for both models alike, the energy ratio spans "
+                         f"{lo:.3g}x to {hi:.3g}x.")
         out.append({"profile": profile, "kind": kind, "coding": s.get("coding") if s.get("runs") == "snn" else None,
                     "energy_ratio_dense_over_sparse": ratio, "latency_ratio_dense_over_sparse": lat,
+                    "energy_ratio_by_scenario": {k: d["energy"][k] / s["energy"][k] for k in ("low", "typical", "high")
+                                                 if s["energy"][k] > 0},
                     "reading": " ".join(p for p in parts if p)})
     return out
 
