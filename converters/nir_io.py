@@ -165,10 +165,14 @@ def _neuron_node(layer: Layer, dt: float):
 
 def write_network(network: SpikingNetwork, path: str | Path) -> Path:
     """Write ``network`` to the NIR file ``path`` atomically (temporary file, then rename)."""
+    return write_graph(network_to_nir(network), path)
+
+
+def write_graph(graph, path: str | Path) -> Path:
+    """Write a NIR ``graph`` to ``path`` atomically (temporary file, then rename)."""
     import nir
 
     path = Path(path)
-    graph = network_to_nir(network)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:

@@ -47,13 +47,12 @@ with this alignment instead of adding a no-delay mode.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from converters.nir_io import FORMAT, FORMAT_VERSION, KEY, _dumps, _neuron_node
+from converters.nir_io import FORMAT, FORMAT_VERSION, KEY, _dumps, _neuron_node, write_graph
 from neurosim.errors import ConversionError, ValidationError
 from neurosim.network import Connection, Layer, SpikingNetwork, _plain
 
@@ -241,19 +240,8 @@ def strict_to_nir(strict: SpikingNetwork, changes: list[dict[str, Any]] | None =
 def write_strict(network: SpikingNetwork, path: str | Path, *, target_dt_s: float | None = None
                  ) -> tuple[Path, SpikingNetwork, list[dict[str, Any]]]:
     """Write the strict equivalent of ``network`` to ``path`` (atomically); return it and its changes."""
-    import nir
-
     strict, changes = strict_network(network, target_dt_s=target_dt_s)
-    graph = strict_to_nir(strict, changes)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        nir.write(tmp, graph)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    path = write_graph(strict_to_nir(strict, changes), path)
     return path, strict, changes
 
 
