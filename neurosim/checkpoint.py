@@ -71,10 +71,17 @@ def load_raw(path: str | Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unpickling failed"
-        raise CheckpointError(f"{path}: not loadable with weights_only=True ({first})") from None
+        text = str(exc)
+        if any(k in text for k in ("invalid load key", "could not find MARK", "truncated", "Unsupported operand")):
+            raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint") from None
+        # torch's message continues with advice to disable weights_only: keep only the reason
+        reason = next((line.strip() for line in text.splitlines() if "Unsupported global" in line),
+                      "it holds pickled objects other than tensors").split(". ")[0]
+        raise CheckpointError(f"{path}: refused by torch.load(weights_only=True): {reason} "
+                              "(neurosim never unpickles code)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first.split(". ")[0]  # torch appends paragraphs of advice
         raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint ({first})") from None
 
 
