@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
+
+from neurosim.provenance import git_commit  # noqa: E402
 
 
 def synthetic_network(coding: str, seed: int = 0, sizes=(64, 256, 64), density: float = 0.1):
@@ -175,7 +176,7 @@ def main(argv=None) -> int:
                   + (f"  (compile {extra['compile_s']:.1f} s excluded)" if extra else "")
                   + (f"  [{build:.1f} s build; run alone {entry['run_only_samples_per_s']:.0f} samples/s]"
                      if build > 1.0 else ""))
-    result = {"runs": runs, "cpu_count": os.cpu_count(), "commit": _commit(), "dataset": data.name,
+    result = {"runs": runs, "cpu_count": os.cpu_count(), "commit": git_commit(), "dataset": data.name,
               "data_note": data.note, "load_average": os.getloadavg()}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -184,14 +185,6 @@ def main(argv=None) -> int:
     os.replace(tmp, out)
     print(f"\nwrote {out}")
     return 0
-
-
-def _commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

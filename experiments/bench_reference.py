@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from neurosim.provenance import git_commit  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         "hidden_active_fraction": float((rec.layers[1].spike_counts > 0).mean()),
         "mse_vs_input": rec.mse_vs_input, "products": rec.info.get("products"),
         "cpu_count": os.cpu_count(), "target_s": 20.0, "passes": wall < 20.0,
-        "commit": _commit(), "data_note": data.note,
+        "commit": git_commit(), "data_note": data.note,
     }
     print(f"reference engine, {shape} {args.coding} network (weight density {result['weight_density']:.3f}), "
           f"{n} MNIST images x T={args.timesteps}:")
@@ -85,14 +86,6 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
     return 0
-
-
-def _commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

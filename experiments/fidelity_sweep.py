@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
+
+from neurosim.provenance import git_commit  # noqa: E402
 
 BARS = {
     "rate_mse_ratio_T32": 1.10, "rate_mse_ratio_T128": 1.02, "rate_correlation": 0.95,
@@ -182,7 +183,7 @@ def main(argv=None) -> int:
     print(f"fidelity sweep on {run} ({source})")
     result = sweep(run, timesteps, args.percentile, args.payload_bits)
     result.update(run=str(run), source=source, percentile=args.percentile, payload_bits=args.payload_bits,
-                  timesteps=timesteps, commit=_commit())
+                  timesteps=timesteps, commit=git_commit())
     checks = check_bars(result, timesteps)
     result["bars"] = checks
     out = Path(args.out)
@@ -195,14 +196,6 @@ def main(argv=None) -> int:
         print(f"  {'met ' if c['met'] else 'MISS'} {c['bar']}: {c['value']:.4f} (target {c['target']})")
     print(f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'}")
     return 0
-
-
-def _commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

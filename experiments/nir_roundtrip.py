@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the snnTorch helpers shared with the tests
+
+from neurosim.provenance import git_commit  # noqa: E402
 
 SHAPES = {"6-5-4": [6, 5, 4], "8-7-6-3": [8, 7, 6, 3], "64-32-10": [64, 32, 10]}
 KINDS = ("if", "lif", "cuba_lif")
@@ -185,7 +186,7 @@ def main(argv=None) -> int:
                   f"{only.get('reset', 0):10.5f} {only.get('v_init', 0):11.5f} "
                   f"{100 * c['snntorch']['hidden_agreement']:16.2f} {c['snntorch']['output_max_abs_diff']:9.1e}")
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        commit = git_commit(ROOT, short=False)
     except OSError:
         commit = None
     summary = {"config": vars(args), "commit": commit, "python": platform.python_version(),

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from neurosim.provenance import git_commit  # noqa: E402
 
 from neurosim.training import TrainConfig, save_run, summary_lines, train, write_json  # noqa: E402
 
@@ -48,7 +49,7 @@ def main() -> int:
     for line in summary_lines(result.metrics):
         print(line)
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        commit = git_commit(ROOT, short=False)
     except OSError:
         commit = None
     m = result.metrics
