@@ -85,7 +85,7 @@ class TrainConfig:
     data_dir: str | None = None
     #: hidden units H of the dense and sparse models
     hidden: int = 1024
-    epochs: int = 300
+    epochs: int = 450
     batch_size: int = 64
     #: Adam learning rate of the sparse model (cosine decay to 0)
     lr: float = 2e-2

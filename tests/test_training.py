@@ -195,7 +195,7 @@ def tiny_run(tmp_path_factory):
 
 def test_short_training_run_both_losses_fall():
     # short for this method: pruning 90 % of the weights within ~400 steps costs the sparse model
-    # most of its early progress (it needs the default 300 epochs to recover), but it still learns
+    # most of its early progress (it needs the default 450 epochs to recover), but it still learns
     result = train(TrainConfig(hidden=256, epochs=40, max_test_samples=120), progress=False)
     for kind in ("dense", "sparse", "small_dense"):
         hist = result.metrics[kind]["history"]
