@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.errors import RecordError
+from neurosim.fileio import json_default
 
 RECORD_FORMAT = "neurosim.activity"
 RECORD_VERSION = 1
@@ -153,7 +154,7 @@ class ActivityRecord:
         tmp_npz = npz_path.with_name(npz_path.name + ".tmp.npz")
         np.savez_compressed(tmp_npz, **arrays)
         tmp_json = json_path.with_name(json_path.name + ".tmp")
-        tmp_json.write_text(json.dumps(meta, indent=2, default=_json_default))
+        tmp_json.write_text(json.dumps(meta, indent=2, default=json_default))
         os.replace(tmp_npz, npz_path)
         os.replace(tmp_json, json_path)
         return json_path, npz_path
@@ -200,10 +201,3 @@ def _stem(path: str | Path) -> Path:
     path = Path(path)
     return path.with_suffix("") if path.suffix in (".json", ".npz") else path
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

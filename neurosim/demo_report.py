@@ -34,7 +34,6 @@ import importlib.util
 import io
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ import numpy as np
 
 from neurosim import __version__
 from neurosim.errors import NeurosimError
+from neurosim.fileio import json_default, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ def _estimate(ctx: DemoContext, profiles: Sequence[str]) -> str:
             e["coding"] = coding
             e["record_model"] = model
             ctx.estimates.append(e)
-    (hw / "estimates.json").write_text(json.dumps(ctx.estimates, indent=2, default=_json_default))
+    (hw / "estimates.json").write_text(json.dumps(ctx.estimates, indent=2, default=json_default))
     return f"{len(ctx.estimates)} estimates: {len(ctx.records)} activity records x {len(names)} profiles"
 
 
@@ -935,7 +935,7 @@ def write_report(ctx: DemoContext) -> str:
         try:
             for rf in figs:
                 png = rf.png(dpi=FIGURE_DPI.get(rf.key, 100))
-                _atomic_write(fig_dir / f"{rf.key}.png", png)
+                write_atomic(fig_dir / f"{rf.key}.png", png)
                 rendered.append((rf, png))
         finally:
             for rf in figs:
@@ -956,9 +956,9 @@ def write_report(ctx: DemoContext) -> str:
     }
     html_text = render_html(ctx, rendered, rows, hw_rows, readings)
     md_text = render_md(ctx, rendered, rows, hw_rows, readings)
-    _atomic_write(ctx.out / "report.html", html_text.encode("utf-8"))
-    _atomic_write(ctx.out / "report.md", md_text.encode("utf-8"))
-    _atomic_write(ctx.out / "report.json", json.dumps(report, indent=2, default=_json_default).encode("utf-8"))
+    write_atomic(ctx.out / "report.html", html_text.encode("utf-8"))
+    write_atomic(ctx.out / "report.md", md_text.encode("utf-8"))
+    write_atomic(ctx.out / "report.json", json.dumps(report, indent=2, default=json_default).encode("utf-8"))
     size = (ctx.out / "report.html").stat().st_size
     if size > MAX_REPORT_BYTES:
         raise NeurosimError(f"{ctx.out / 'report.html'}: {size / 1e6:.1f} MB exceeds the 10 MB report budget")
@@ -970,22 +970,6 @@ def _slim_metrics(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
         return metrics
     return {k: ({kk: vv for kk, vv in v.items() if kk != "history"} if isinstance(v, dict) else v)
             for k, v in metrics.items()}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _hw_cells(hw_rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
-import numpy as np
 
 from neurosim.errors import ValidationError
+from neurosim.fileio import json_default, write_atomic  # noqa: F401  (write_atomic: used by the commands)
 
 FORMATS = ("text", "json", "md", "html")
 _PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""), (1e3, "k"),
@@ -207,7 +206,7 @@ def format_html(estimates: list[dict[str, Any]]) -> str:
 
 
 def to_json(estimates: list[dict[str, Any]]) -> str:
-    return json.dumps(estimates, indent=2, default=_json_default) + "\n"
+    return json.dumps(estimates, indent=2, default=json_default) + "\n"
 
 
 def format_report(estimates: list[dict[str, Any]], fmt: str = "text") -> str:
@@ -215,16 +214,6 @@ def format_report(estimates: list[dict[str, Any]], fmt: str = "text") -> str:
     if fmt not in FORMATS:
         raise ValidationError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
     return {"text": format_text, "json": to_json, "md": format_md, "html": format_html}[fmt](estimates)
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_report(estimates: list[dict[str, Any]], path: str | Path, fmt: str | None = None) -> Path:
@@ -275,10 +264,3 @@ def print_report_for(record: Any, profiles: Iterable[Any] | str, fmt: str = "tex
         write_atomic(json_path, to_json(estimates))
     return estimates
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -44,10 +44,8 @@ count is fixed (``threads``, default 1: these matrices are too small to gain fro
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -61,6 +59,7 @@ from neurosim import __version__
 from neurosim.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 from neurosim.data import Dataset, load_dataset
 from neurosim.errors import ValidationError
+from neurosim.fileio import write_json  # noqa: F401  (re-exported for the experiment scripts)
 from neurosim.gating import HomeostaticController, activity_spread_penalty, check_fraction
 from neurosim.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, dense_macs,
                              init_autoencoder, iso_compute_hidden, macs_per_input, weight_density)
@@ -601,14 +600,6 @@ def save_run(result: TrainResult, out: str | Path, plots: bool = True) -> dict[s
         result.metrics["plots"] = {k: str(v.name) for k, v in written.items() if k not in MODEL_KINDS}
     written["metrics"] = write_json(result.metrics, out / "metrics.json")
     return written
-
-
-def write_json(obj: Any, path: Path) -> Path:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 #: the issue's bars: (name, metric path, comparison, threshold, datasets it applies to)
