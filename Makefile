@@ -15,7 +15,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	# CPU build of torch, pinned first (an unpinned torch pulls a multi-GB CUDA build)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# lava-nc 0.10.0 declares Requires-Python <3.11 but runs on 3.11 with neurosim/lava_shim.py
+	# lava-nc 0.10.0 declares Requires-Python <3.11 but runs on 3.11 with neurosim/backends/lava_shim.py
 	$(BIN)/python -m pip install --quiet --ignore-requires-python lava-nc==0.10.0
 	touch $@
 

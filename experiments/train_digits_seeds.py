@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from neurosim.training import TrainConfig, save_run, train, write_json  # noqa: E402
+from neurosim.training.loop import TrainConfig, save_run, train, write_json  # noqa: E402
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from neurosim.provenance import git_commit  # noqa: E402
 
-from neurosim.training import TrainConfig, save_run, summary_lines, train, write_json  # noqa: E402
+from neurosim.training.loop import TrainConfig, save_run, summary_lines, train, write_json  # noqa: E402
 
 #: MNIST settings (everything else: TrainConfig defaults, the tuned digits recipe)
 MNIST = dict(hidden=1024, epochs=40, batch_size=128, lr=2e-2, dense_lr=1e-3, gate_margin=0.1)

@@ -17,7 +17,7 @@ TINY = dict(epochs=2, hidden=48, samples=40, timesteps=16, sweep=(8, 16), cross_
 def tiny_demo(tmp_path_factory) -> tuple[Path, object]:
     """Run (once) the tiny demo; return its output directory and the demo context."""
     if "ctx" not in _CACHE:
-        from neurosim.demo_report import run_demo
+        from neurosim.reporting.demo import run_demo
 
         out = tmp_path_factory.mktemp("tiny_demo")
         ctx = run_demo(out, say=lambda line: None, **TINY)

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pytest
 
-from neurosim import lava_shim
+from neurosim.backends import lava_shim
 from neurosim.backends import BACKENDS, get_backend, simulate
 from neurosim.errors import BackendUnavailableError, UnsupportedNodeError, ValidationError
 from neurosim.network import Connection, Layer, SpikingNetwork

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from _tiny_demo import tiny_demo
-from neurosim import demo_figures as F
-from neurosim import demo_report as R
+from neurosim.reporting import figures as F
+from neurosim.reporting import demo as R
 from neurosim.backends import BackendResult
 from neurosim.network import Connection, Layer, SpikingNetwork
 

@@ -16,7 +16,7 @@ from neurosim.cli import main
 from neurosim.errors import HardwareConstraintError, ProfileError
 from neurosim.hardware import Workload, WorkloadLayer, available_profiles, check, estimate, load_profile, load_profiles
 from neurosim.hardware.profile import CONFIDENCE, SCHEMA, profile_dir
-from neurosim.report import FORMATS, format_report, print_report_for
+from neurosim.reporting.energy_report import FORMATS, format_report, print_report_for
 
 EXPECTED = {"loihi", "loihi2", "spinnaker", "spinnaker2", "cerebras_wse2", "cerebras_wse3", "rram_crossbar",
             "pcm_crossbar", "gpu_baseline"}

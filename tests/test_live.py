@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurosim.errors import ValidationError
-from neurosim.live import LiveView, training_callback
+from neurosim.training.live import LiveView, training_callback
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
@@ -73,7 +73,7 @@ def test_live_view_refuses_a_port_in_use():
 
 def test_train_live_flag_feeds_the_view_every_epoch(tmp_path, monkeypatch, capsys):
     """`neurosim train --live`: prints the URL, the view gets one update per epoch, the server stops."""
-    from neurosim import live
+    from neurosim.training import live
     from neurosim.cli import main
 
     calls, original = [], live.LiveView.update

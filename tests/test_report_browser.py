@@ -89,7 +89,7 @@ def test_live_training_page_renders_in_chromium():
     """`neurosim train --live`'s page: status text follows the epochs, both images decode."""
     from playwright.sync_api import sync_playwright
 
-    from neurosim.live import LiveView
+    from neurosim.training.live import LiveView
     from test_live import _fake_epoch
 
     view = LiveView(port=0)

@@ -10,11 +10,11 @@ import torch
 
 from neurosim.checkpoint import load_checkpoint
 from neurosim.cli import main
-from neurosim.gating import HomeostaticController, ThresholdGate, activity_spread_penalty
-from neurosim.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, iso_compute_hidden,
+from neurosim.training.gating import HomeostaticController, ThresholdGate, activity_spread_penalty
+from neurosim.training.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, iso_compute_hidden,
                              macs_per_input, weight_density)
-from neurosim.pruning import GradualMagnitudePruner, cubic_schedule
-from neurosim.training import (TrainConfig, jaccard_matrix, per_class_active_units, save_run, train)
+from neurosim.training.pruning import GradualMagnitudePruner, cubic_schedule
+from neurosim.training.loop import (TrainConfig, jaccard_matrix, per_class_active_units, save_run, train)
 
 TINY = dict(hidden=48, epochs=3, batch_size=64, max_train_samples=256, max_test_samples=120)
 
@@ -157,7 +157,7 @@ def test_per_class_sets_and_jaccard_by_hand():
 def test_stack_trains_exactly_like_separate_models():
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     stack = DenseAutoencoderStack(10, [3, 5], g1)
-    from neurosim.models import _init_dense
+    from neurosim.training.models import _init_dense
 
     singles = [_init_dense(10, 3, g2), _init_dense(10, 5, g2)]
     opt_stack = torch.optim.Adam(stack.parameters(), lr=1e-2, foreach=True)

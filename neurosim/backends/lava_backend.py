@@ -25,7 +25,7 @@ Lowering
   the agreement bars against the float semantics (``precision='fixed'`` is a one-line error).
 
 Lava runs each process model in a forked OS process; the runtime is always stopped in a
-``finally`` block. All lava imports go through :mod:`neurosim.lava_shim`.
+``finally`` block. All lava imports go through :mod:`neurosim.backends.lava_shim`.
 
 Options
 -------
@@ -50,7 +50,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from neurosim import lava_shim
+from neurosim.backends import lava_shim
 from neurosim.backends import BackendResult
 from neurosim.backends._batch import (BernoulliStream, check_kinds, check_options, chunk_bounds, decode_outputs,
                                       input_drive, payload_step, quantize)

@@ -4,7 +4,7 @@ Trains the dense and the sparse autoencoder side by side (and the iso-compute sm
 one), converts both to spiking networks (rate and graded coding), simulates them with the
 reference engine (a subset also with Brian2 and Lava, as a cross-check), estimates energy
 and latency on every hardware profile and writes ``OUT/report.html`` (self-contained),
-``OUT/report.md`` and ``OUT/report.json``. See :mod:`neurosim.demo_report`.
+``OUT/report.md`` and ``OUT/report.json``. See :mod:`neurosim.reporting.demo`.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurosim.demo_report import demo_summary_text, run_demo
+    from neurosim.reporting.demo import demo_summary_text, run_demo
 
     if args.samples is not None and args.samples <= 0:
         raise ValidationError(f"--samples must be a positive number of test digits, got {args.samples}")

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _value(fig: dict) -> str:
-    from neurosim.report import si
+    from neurosim.reporting.energy_report import si
 
     unit = fig.get("unit", "")
     if "value" in fig:
@@ -61,7 +61,7 @@ def format_profiles(summaries: list[dict], brief: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from neurosim.hardware import load_profiles
-    from neurosim.report import write_atomic
+    from neurosim.reporting.energy_report import write_atomic
 
     summaries = [p.summary() for p in load_profiles(args.profile or ["all"])]
     text = json.dumps(summaries, indent=2) + "\n"

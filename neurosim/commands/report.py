@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from neurosim.errors import ValidationError
-from neurosim.report import FORMATS
+from neurosim.reporting.energy_report import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,7 +70,7 @@ def default_json_path(records: list[str], output: str | None, fmt: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from neurosim.activity import load_record
     from neurosim.hardware import estimate, load_profiles
-    from neurosim.report import format_report, to_json, write_atomic
+    from neurosim.reporting.energy_report import format_report, to_json, write_atomic
 
     profiles = load_profiles(args.profile or ["all"])
     from neurosim.commands.simulate import record_from_network_file

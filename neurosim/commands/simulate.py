@@ -69,7 +69,7 @@ def run(args) -> int:
     print(human(record))
     print(f"wrote {json_path} and {npz_path}")
     if args.profile:
-        from neurosim.report import print_report_for
+        from neurosim.reporting.energy_report import print_report_for
 
         report_json = json_path.with_name(json_path.stem + ".report.json")
         print_report_for(record, args.profile, args.report_format, json_path=report_json,

@@ -8,7 +8,7 @@ Writes into ``--out RUN``:
   ``macs_per_inference``, ``per_class_active_units``, ``mean_pairwise_jaccard``, ``history``;
   plus ``iso_compute``, ``comparisons``, ``bars``, ``config``, ``train_time_s``;
 * ``training_curves.png``, ``reconstructions.png``, ``hidden_activity.png``,
-  ``class_overlap.png`` (:mod:`neurosim.training_plots`).
+  ``class_overlap.png`` (:mod:`neurosim.training.plots`).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ outputs: RUN/dense.pt RUN/sparse.pt RUN/small_dense.pt RUN/metrics.json RUN/*.pn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from neurosim.training import TrainConfig
+    from neurosim.training.loop import TrainConfig
 
     d = TrainConfig()
     p = subparsers.add_parser("train", help="train dense and sparse autoencoders side by side",
@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from neurosim.training import TrainConfig
+    from neurosim.training.loop import TrainConfig
 
     return TrainConfig(
         dataset=args.dataset, data_dir=args.data_dir, hidden=args.hidden, epochs=args.epochs,
@@ -103,12 +103,12 @@ def check_out_dir(out: str | Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurosim.training import save_run, summary_lines, train
+    from neurosim.training.loop import save_run, summary_lines, train
 
     config = config_from_args(args)
     out = check_out_dir(args.out)
     if args.live:
-        from neurosim.live import LiveView, training_callback
+        from neurosim.training.live import LiveView, training_callback
 
         view = LiveView(port=args.live_port)
         print(f"live view: {view.start()}", flush=True)

@@ -268,7 +268,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
         parts = [f"{k}: test MSE {m[k]['test_mse']:.4f}" for k in MODELS if k in m and "test_mse" in m[k]]
         return "trained " + ", ".join(parts)
 
-    stage("train", [] if run is not None else ["neurosim.commands.train", "neurosim.training"],
+    stage("train", [] if run is not None else ["neurosim.commands.train", "neurosim.training.loop"],
           "training (issue 2)", train)
     _load_test_set(ctx, samples)
 
@@ -373,7 +373,7 @@ def _rank_within_class(y: np.ndarray) -> np.ndarray:
 def _simulate_all(ctx: DemoContext, timesteps: int, sweep: Sequence[int], say) -> None:
     from neurosim.backends import simulate
 
-    from neurosim.demo_figures import record_spikes
+    from neurosim.reporting.figures import record_spikes
 
     act_dir = ctx.out / "activity"
     act_dir.mkdir(exist_ok=True)
@@ -472,7 +472,7 @@ def _estimate(ctx: DemoContext, profiles: Sequence[str]) -> str:
 
 def build_figures(ctx: DemoContext) -> tuple[list, dict[str, Any]]:
     """Make every figure the context supports; return (figures, numbers for report.json)."""
-    from neurosim import demo_figures as F
+    from neurosim.reporting import figures as F
 
     figs: list = []
     numbers: dict[str, Any] = {}
@@ -651,7 +651,7 @@ def headline_table(ctx: DemoContext, rows: list[dict[str, Any]], hw_rows: list[d
                    ) -> tuple[list[str], list[list[str]]]:
     """The headline numbers transposed: one row per quantity, one column per model, and
     the dense-to-sparse ratio (what sparsity saves)."""
-    from neurosim.demo_figures import format_count, format_si
+    from neurosim.reporting.figures import format_count, format_si
 
     t = ctx.options.get("timesteps")
     models = [r["model"] for r in rows]
@@ -946,7 +946,7 @@ def write_report(ctx: DemoContext) -> str:
     hw_rows = hardware_rows(ctx.estimates)
     readings = hardware_readings(hw_rows, ctx)
     report = {
-        "format": "neurosim.demo_report", "format_version": 1, "neurosim_version": __version__,
+        "format": "neurosim.reporting.demo", "format_version": 1, "neurosim_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(ctx.wall_time_s, 2), "options": ctx.options, "dataset": ctx.dataset_note,
         "stages": [s.as_dict() for s in ctx.stages], "headline": rows, "metrics": _slim_metrics(ctx.metrics),
@@ -973,7 +973,7 @@ def _slim_metrics(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _hw_cells(hw_rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    from neurosim.demo_figures import format_count, format_si
+    from neurosim.reporting.figures import format_count, format_si
 
     head = ["profile (what runs)", "model", "energy / inference (typical)", "low – high", "latency / inference (typical)",
             "low – high", "work / inference"]

@@ -9,9 +9,9 @@ Both models share one forward pass (the one :mod:`neurosim.checkpoint` documents
 with ``W_enc`` of shape (H, d) and ``W_dec`` of shape (d, H). The sparse model adds
 
 * **static weight sparsity**: boolean masks on both weight matrices
-  (:mod:`neurosim.pruning` grows them with the Zhu & Gupta cubic schedule); pruned weights are
+  (:mod:`neurosim.training.pruning` grows them with the Zhu & Gupta cubic schedule); pruned weights are
   exact zeros, always;
-* **dynamic activity sparsity**: a learned per-unit threshold ``theta`` (:mod:`neurosim.gating`)
+* **dynamic activity sparsity**: a learned per-unit threshold ``theta`` (:mod:`neurosim.training.gating`)
   tuned so that about ``active_fraction`` of the hidden units fire for any one input.
 
 Compute is counted in multiply-accumulates (MACs) per inference, see :func:`macs_per_input`.
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from neurosim.errors import ValidationError
-from neurosim.gating import ThresholdGate
+from neurosim.training.gating import ThresholdGate
 
 #: the two weight matrices of every autoencoder, in state_dict naming
 WEIGHT_NAMES = ("encoder.weight", "decoder.weight")
@@ -90,7 +90,7 @@ class SparseAutoencoder(DenseAutoencoder):
     """Same shape as :class:`DenseAutoencoder`, with pruning masks and a threshold gate.
 
     ``h = relu(x W_enc^T + b_enc - theta)``. The masks are buffers ``mask_encoder`` (H, d) and
-    ``mask_decoder`` (d, H), all True until :mod:`neurosim.pruning` shrinks them; the caller
+    ``mask_decoder`` (d, H), all True until :mod:`neurosim.training.pruning` shrinks them; the caller
     (the training loop) keeps masked weights at exactly zero with :meth:`apply_masks`.
     """
 

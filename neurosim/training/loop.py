@@ -4,23 +4,23 @@ Three models learn to reconstruct the same images, on the same mini-batches, in 
 from one seed:
 
 ``dense``
-    :class:`~neurosim.models.DenseAutoencoder`, ``d -> H -> d``: the accuracy reference.
+    :class:`~neurosim.training.models.DenseAutoencoder`, ``d -> H -> d``: the accuracy reference.
 ``sparse``
-    :class:`~neurosim.models.SparseAutoencoder` of the same shape and the same initial weights:
-    gradual magnitude pruning of both weight matrices (:mod:`neurosim.pruning`) and a
-    homeostatic threshold gate on the hidden units (:mod:`neurosim.gating`).
+    :class:`~neurosim.training.models.SparseAutoencoder` of the same shape and the same initial weights:
+    gradual magnitude pruning of both weight matrices (:mod:`neurosim.training.pruning`) and a
+    homeostatic threshold gate on the hidden units (:mod:`neurosim.training.gating`).
 ``small_dense``
     the iso-compute baseline: a dense autoencoder whose MACs per inference (``2 d h``) match the
-    sparse model's *effective* MACs (:func:`neurosim.models.macs_per_input`). That size is known
+    sparse model's *effective* MACs (:func:`neurosim.training.models.macs_per_input`). That size is known
     only once the sparse model is trained, so a ladder of candidate sizes around the predicted
-    one trains in the same loop (:class:`~neurosim.models.DenseAutoencoderStack`); the smallest
+    one trains in the same loop (:class:`~neurosim.training.models.DenseAutoencoderStack`); the smallest
     candidate with at least the sparse model's measured test MACs is kept (every candidate's
     test MSE is recorded in ``metrics['iso_compute']['ladder']``).
 
 Recipe (defaults in :class:`TrainConfig`, tuned on digits, see notes/issue-2.md)
 ------------------------------------------------------------------------------
 * Loss: mean squared error over pixels (in [0, 1]) and batch; the sparse model adds the
-  activity-spread penalty of :mod:`neurosim.gating`.
+  activity-spread penalty of :mod:`neurosim.training.gating`.
 * Adam, one optimizer per model, cosine learning-rate decay to zero over the run. The sparse
   model uses its own (higher) learning rate ``lr``, the dense models ``dense_lr``; each was
   picked as the better of {3e-3, 1e-2, 2e-2} for its kind, so neither side is handicapped.
@@ -60,10 +60,10 @@ from neurosim.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 from neurosim.data import Dataset, load_dataset
 from neurosim.errors import ValidationError
 from neurosim.fileio import write_json  # noqa: F401  (re-exported for the experiment scripts)
-from neurosim.gating import HomeostaticController, activity_spread_penalty, check_fraction
-from neurosim.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, dense_macs,
+from neurosim.training.gating import HomeostaticController, activity_spread_penalty, check_fraction
+from neurosim.training.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, dense_macs,
                              init_autoencoder, iso_compute_hidden, macs_per_input, weight_density)
-from neurosim.pruning import SCOPES, GradualMagnitudePruner
+from neurosim.training.pruning import SCOPES, GradualMagnitudePruner
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class TrainConfig:
     gate_gain: float = 0.3
     #: the controller aims this fraction below active_fraction, so held-out inputs stay under it
     gate_margin: float = 0.03
-    #: weight lambda of the per-input activity-spread penalty (neurosim.gating)
+    #: weight lambda of the per-input activity-spread penalty (neurosim.training.gating)
     activity_penalty: float = 30.0
     surrogate_temperature: float = 1.0
     #: decoupled weight decay (AdamW) of the sparse model's weights; 0 = plain Adam
@@ -217,7 +217,7 @@ def train(config: TrainConfig, progress: bool = True, on_epoch: Callable[..., No
         Called after every epoch with keyword arguments ``epoch`` (1-based), ``epochs``,
         ``history`` (model -> curve name -> per-epoch values so far), ``hidden`` (``'dense'``
         and ``'sparse'`` -> hidden activations on the test inputs, numpy (N, H)) and ``labels``
-        (test labels, (N,)). Used by the live view (:mod:`neurosim.live`).
+        (test labels, (N,)). Used by the live view (:mod:`neurosim.training.live`).
 
     Returns
     -------
@@ -251,7 +251,7 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
 
     dense = init_autoencoder(DenseAutoencoder, d, config.hidden, init_gen)
     # same initial weights for dense and sparse (a controlled comparison); the gate starts as a
-    # ReLU and the threshold replaces the encoder bias, held at zero (see neurosim.gating)
+    # ReLU and the threshold replaces the encoder bias, held at zero (see neurosim.training.gating)
     sparse = init_autoencoder(SparseAutoencoder, d, config.hidden,
                               torch.Generator().manual_seed(config.seed))
     with torch.no_grad():
@@ -594,7 +594,7 @@ def save_run(result: TrainResult, out: str | Path, plots: bool = True) -> dict[s
     for kind in MODEL_KINDS:
         written[kind] = save_checkpoint(result.checkpoints[kind], out / f"{kind}.pt")
     if plots:
-        from neurosim.training_plots import write_plots
+        from neurosim.training.plots import write_plots
 
         written.update(write_plots(result, out))
         result.metrics["plots"] = {k: str(v.name) for k, v in written.items() if k not in MODEL_KINDS}

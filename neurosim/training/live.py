@@ -179,7 +179,7 @@ class LiveView:
         ``hidden[model]`` the hidden activations ``(N, H)`` on the test inputs whose digit
         classes are ``labels`` (N,); a unit is active where ``h > 0``.
         """
-        from neurosim.demo_figures import firing_frequency
+        from neurosim.reporting.figures import firing_frequency
 
         freqs, active = {}, {}
         if hidden is not None and labels is not None:
@@ -281,7 +281,7 @@ def render_curves(state: dict[str, Any]) -> bytes:
 
 def render_activity(state: dict[str, Any]) -> bytes:
     """Class x hidden-unit firing frequency of each model, units ordered by preferred digit."""
-    from neurosim.demo_figures import unit_order
+    from neurosim.reporting.figures import unit_order
 
     freqs = state.get("freqs") or {}
     fig = _figure(10, 1.9 * max(len(freqs), 1) + 0.8)

@@ -2,7 +2,7 @@
 
 Every function here takes plain arrays and dictionaries (never a model object or a file
 path) and returns a :class:`ReportFigure`: a matplotlib figure with a title, labelled axes
-(with units) and a one-line caption saying what to see. :mod:`neurosim.demo_report`
+(with units) and a one-line caption saying what to see. :mod:`neurosim.reporting.demo`
 gathers the inputs from the pipeline's outputs, renders each figure to PNG and embeds it.
 
 Conventions

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from neurosim.training import TrainResult
+    from neurosim.training.loop import TrainResult
 
 COLORS = {"dense": "#1f77b4", "sparse": "#d62728", "small_dense": "#7f7f7f"}
 LABELS = {"dense": "dense (same shape)", "sparse": "sparse", "small_dense": "small dense (iso-compute)"}

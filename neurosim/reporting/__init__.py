@@ -1,0 +1,1 @@
+"""Reports: figures, energy/latency tables and the demo report (HTML, Markdown, JSON)."""
