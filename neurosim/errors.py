@@ -44,3 +44,7 @@ class HardwareConstraintError(NeurosimError):
 
 class RecordError(NeurosimError):
     """An activity record file is missing or malformed."""
+
+
+class ConfigError(ValidationError):
+    """A run configuration file is unreadable or has an unknown key or a value of the wrong type."""
