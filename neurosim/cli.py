@@ -2,14 +2,20 @@
 
 Each subcommand lives in ``neurosim/commands/<name>.py`` and exposes
 ``register(subparsers)`` (adds its parser and sets ``func``). Modules are imported
-lazily so ``neurosim --help`` stays fast. Errors a user can cause are
-:class:`~neurosim.errors.NeurosimError`: printed as one line, exit status 2.
+lazily so ``neurosim --help`` stays fast.
+
+The boundary: errors a user can cause are :class:`~neurosim.errors.NeurosimError`, printed as
+one line on stderr, exit status 2. Any other exception is a bug in neurosim: one line saying so,
+exit status 1 (``neurosim --debug COMMAND ...`` keeps its traceback). Warnings raised while a
+command runs (numpy, torch) are held back and shown only when the command succeeds, so bad
+input never prints more than its one line.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import warnings
 
 from neurosim import __version__
 from neurosim.errors import NeurosimError
@@ -35,6 +41,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an unexpected error (a bug) instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         if only is not None and name != only:
@@ -59,15 +67,31 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0 if command is None else 2
-    try:
-        result = args.func(args)
-    except NeurosimError as exc:
-        print(f"neurosim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"neurosim {args.command}: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            result = args.func(args)
+        except NeurosimError as exc:
+            print(f"neurosim {args.command}: error: {one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"neurosim {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if args.debug:
+                raise
+            print(f"neurosim {args.command}: internal error (a bug in neurosim, please report it; "
+                  f"--debug shows the traceback): {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+            return 1
+    for w in caught:  # the command succeeded: its warnings are worth reading
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return int(result or 0)
+
+
+def one_line(exc: BaseException) -> str:
+    """``str(exc)`` on one line (line breaks become spaces; an empty message becomes the type name)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 2000 else text[:1997] + "..."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -98,6 +98,7 @@ def record_from_network_file(path, args, *, backend: str = "reference", progress
     from converters.nir_io import read_network
     from neurosim.backends import simulate
     from neurosim.data import load_dataset
+    from neurosim.inputs import load_inputs
 
     if args.samples is not None and args.samples <= 0:
         raise ValidationError(f"--samples must be positive, got {args.samples}")
@@ -127,21 +128,6 @@ def record_from_network_file(path, args, *, backend: str = "reference", progress
         record.info["fidelity"] = fidelity(record, ann_hidden)
     record.network["path"] = str(path)
     return record
-
-
-def load_inputs(path, width: int, samples: int | None) -> np.ndarray:
-    """A (N, width) float array from a .npy file (the first ``samples`` rows), checked."""
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"{path}: cannot read a .npy array ({exc})") from None
-    if x.ndim != 2 or x.shape[1] != width or x.shape[0] == 0 or not np.issubdtype(x.dtype, np.number):
-        raise ValidationError(f"{path}: expected a numeric (N, {width}) array for a network with {width} inputs, "
-                              f"got {x.dtype} {x.shape}")
-    x = x[:samples].astype(np.float64)
-    if not np.isfinite(x).all():
-        raise ValidationError(f"{path}: inputs contain NaN or infinite values")
-    return x
 
 
 def ann_reference(net, x: np.ndarray) -> tuple[np.ndarray | None, list[np.ndarray] | None, str | None]:
