@@ -2,7 +2,7 @@
 
 ``format_report(estimates, fmt)`` renders a list of estimate dicts as ``'text'`` (aligned
 table), ``'md'`` (Markdown), ``'html'`` (standalone page) or ``'json'``;
-:func:`write_report` writes it atomically; :func:`print_report_for` estimates a record on
+:func:`neurosim.reporting.writer.write_report` writes it; :func:`print_report_for` estimates a record on
 profiles and prints the report straight away (what ``neurosim simulate --profile X`` calls).
 
 Every number is per inference; a range is shown as ``typical [low - high]``.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Iterable, TextIO
@@ -19,33 +18,9 @@ from typing import Any, Iterable, TextIO
 
 from neurosim.errors import ValidationError
 from neurosim.fileio import json_default, write_atomic  # noqa: F401  (write_atomic: used by the commands)
+from neurosim.reporting.units import format_count as count, format_si as si  # one formatter for every report
 
 FORMATS = ("text", "json", "md", "html")
-_PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""), (1e3, "k"),
-             (1e6, "M"), (1e9, "G"), (1e12, "T")]
-
-
-def si(value: float | None, unit: str = "", digits: int = 3) -> str:
-    """``si(2.3e-6, 'J') -> '2.3 µJ'`` (``'-'`` for None, ``'0 J'`` for zero)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if value == 0:
-        return f"0 {unit}".strip()
-    mag = abs(value)
-    scale, prefix = _PREFIXES[0]
-    for s, p in _PREFIXES:
-        if mag >= s * 0.9995:
-            scale, prefix = s, p
-    return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
-
-
-def count(value: float | None) -> str:
-    """Counts: ``12345.6 -> '12.3 k'``; ``None -> '-'``."""
-    if value is None:
-        return "-"
-    if abs(value) < 1000:
-        return f"{value:.3g}"
-    return si(value, "")
 
 
 def rng(d: dict[str, float], unit: str) -> str:
@@ -214,14 +189,6 @@ def format_report(estimates: list[dict[str, Any]], fmt: str = "text") -> str:
     if fmt not in FORMATS:
         raise ValidationError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
     return {"text": format_text, "json": to_json, "md": format_md, "html": format_html}[fmt](estimates)
-
-
-def write_report(estimates: list[dict[str, Any]], path: str | Path, fmt: str | None = None) -> Path:
-    """Write the report to ``path`` (format from ``fmt`` or the suffix: .txt .json .md .html)."""
-    path = Path(path)
-    if fmt is None:
-        fmt = {".json": "json", ".md": "md", ".html": "html", ".htm": "html"}.get(path.suffix.lower(), "text")
-    return write_atomic(path, format_report(estimates, fmt))
 
 
 def print_report_for(record: Any, profiles: Iterable[Any] | str, fmt: str = "text", *,
