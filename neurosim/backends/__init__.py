@@ -40,12 +40,15 @@ class BackendResult:
     ``spike_counts[l]`` (N, n_l) int: nonzero messages emitted per sample and neuron.
     ``active_updates[l]`` int: neuron-steps of layer l with nonzero input or a spike (all samples).
     ``outputs`` (N, d_out): decoded outputs (see :mod:`neurosim.network`).
+    ``step_spikes`` (only when the run was asked to ``record=[sample indices]``): layer name ->
+    bool (len(record), T, n_l), True where the neuron emitted a nonzero message at that step.
     """
 
     spike_counts: list[np.ndarray]
     active_updates: list[int]
     outputs: np.ndarray
     info: dict[str, Any]
+    step_spikes: dict[str, np.ndarray] | None = None
 
 
 def get_backend(name: str):
@@ -61,7 +64,15 @@ def get_backend(name: str):
 def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, backend: str = "reference",
              seed: int = 0, labels: np.ndarray | None = None, ann_outputs: np.ndarray | None = None,
              info: dict[str, Any] | None = None, **options: Any) -> ActivityRecord:
-    """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps on ``backend``; return the record."""
+    """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps on ``backend``; return the record.
+
+    ``options`` go to the backend, e.g. ``record=[0, 5]`` (reference, torch, brian2, lava):
+    the per-step spikes of samples 0 and 5 in ``record.step_spikes`` (layer name -> bool
+    (2, T, n_l)). Spike counts are stored in the smallest signed integer type that holds
+    ``T`` (:func:`neurosim.backends.chunking.count_dtype`).
+    """
+    from neurosim.backends.chunking import count_dtype
+
     inputs = np.asarray(inputs, dtype=np.float64)
     if inputs.ndim != 2 or inputs.shape[1] != network.input_size:
         raise ValidationError(f"inputs must have shape (N, {network.input_size}), got {inputs.shape}")
@@ -75,19 +86,19 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
     n_samples = inputs.shape[0]
     layers = []
     for l, layer in enumerate(network.layers):
-        counts = np.asarray(result.spike_counts[l], dtype=np.int64)
+        counts = np.asarray(result.spike_counts[l], dtype=count_dtype(int(timesteps)))
         fan_out = network.fan_out(l)
         window = int(timesteps) - l
         layers.append(LayerActivity(
             name=layer.name, kind=layer.kind, size=layer.size, timesteps=window, spike_counts=counts,
-            synaptic_ops=int(counts.sum(axis=0) @ fan_out), neuron_updates=n_samples * layer.size * window,
+            synaptic_ops=int(counts.sum(axis=0, dtype=np.int64) @ fan_out), neuron_updates=n_samples * layer.size * window,
             active_neuron_updates=int(result.active_updates[l]), fan_out=fan_out))
     return ActivityRecord(
         backend=backend, backend_version=module.version(), timesteps=int(timesteps), dt_s=network.dt_s,
         layers=layers, outputs=np.asarray(result.outputs, dtype=np.float64), inputs=inputs,
         connections=[layer.connection.mask for layer in network.layers[1:]], wall_time_s=wall,
         network=network.summary(), labels=labels, ann_outputs=ann_outputs, versions=package_versions(),
-        info={**(info or {}), **result.info, "seed": seed})
+        info={**(info or {}), **result.info, "seed": seed}, step_spikes=result.step_spikes)
 
 
 def package_versions() -> dict[str, str]:

@@ -35,11 +35,13 @@ Determinism: the only randomness is the ``bernoulli`` input encoding, drawn from
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from neurosim.backends import BackendResult
+from neurosim.backends import chunking
+from neurosim.backends.chunking import count_dtype
 from neurosim.errors import ValidationError
 from neurosim.network import Layer, SpikingNetwork
 
@@ -65,7 +67,9 @@ def version() -> str:
 
 
 def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: int = 0,
-        progress: bool = False, sparse: str = "auto", **options: Any) -> BackendResult:
+        progress: bool = False, sparse: str = "auto", record: Sequence[int] | None = None,
+        chunk_size: int | None = None, memory_budget_mb: float | None = None, threads: int | None = None,
+        **options: Any) -> BackendResult:
     """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps; see the module docstring.
 
     Parameters
@@ -78,11 +82,24 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     seed : int
         Seed of the ``bernoulli`` input stream.
     progress : bool
-        Show a tqdm bar over the steps.
+        Show a tqdm bar over the chunks of samples (over the steps when there is one chunk).
     sparse : {'auto', 'never', 'always', 'events'}
         Product strategy for synaptic input: 'auto' picks by the cost model (and sends bright
         regular inputs as baseline + deviations); 'never' always dense BLAS; 'always' sparse
         messages x sparse weights; 'events' sparse messages x dense weights. Same results.
+    record : sequence of int, optional
+        Sample indices whose per-step spikes are returned in ``BackendResult.step_spikes``
+        (layer name -> bool array (len(record), T, n_l); step ``k`` of layer ``l`` is True
+        when the neuron emitted a nonzero message at step ``k``).
+    chunk_size : int, optional
+        Samples simulated at once; by default :func:`neurosim.backends.chunking.chunk_samples`
+        picks it from ``memory_budget_mb`` so peak memory does not grow with ``N``.
+    memory_budget_mb : float, optional
+        Working memory of the simulation state in MiB (default
+        :data:`neurosim.backends.chunking.DEFAULT_BUDGET_MB`).
+    threads : int, optional
+        Chunks simulated concurrently (default: the number of cores). Chunks are independent,
+        so the result does not depend on it.
     """
     if options:
         raise ValidationError(f"reference backend: unknown option(s) {sorted(options)}")
@@ -91,18 +108,41 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
                               f"got {sparse!r}")
     x = np.asarray(inputs, dtype=np.float64)
     T = int(timesteps)
-    n_samples = x.shape[0]
-    layers = network.layers
-    L = len(layers)
-    for layer in layers[:-1]:
+    for layer in network.layers[:-1]:
         if not layer.spiking:  # also refused by SpikingNetwork; kept for networks built by hand
             raise ValidationError(f"layer {layer.name!r} ({layer.kind}) emits nothing: only the last layer "
                                   "can be non-spiking")
+    plan = chunking.plan(network, x.shape[0], T, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb,
+                         record=record, threads=threads, bytes_per_neuron=BYTES_PER_NEURON)
+    stream = chunking.input_stream(network, x, T, seed, len(plan.bounds))
 
-    source = _InputLayer(layers[0], x, seed)
+    def one(bounds: tuple[int, int]) -> BackendResult:
+        start, stop = bounds
+        raster = None if stream is None else stream.chunk(start, stop)
+        return _run_chunk(network, x[start:stop], T, seed, sparse, plan.local_record(start, stop), raster,
+                          progress and len(plan.bounds) == 1)
+
+    result = chunking.run_chunks(one, plan, network, T, progress=progress, desc="reference")
+    result.info.update({"engine": "numpy", "dtype": "float64"})
+    return result
+
+
+#: bytes of simulation state per neuron and sample of a chunk (state, current, message, counts)
+BYTES_PER_NEURON = 96
+
+
+def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, sparse: str,
+               record: np.ndarray | None, raster: np.ndarray | None, progress: bool) -> BackendResult:
+    """One chunk of samples, all at once (``raster``: pre-drawn bernoulli input spikes)."""
+    n_samples = x.shape[0]
+    layers = network.layers
+    L = len(layers)
+    source = _InputLayer(layers[0], x, seed, raster)
     stages = [_build(layer, n_samples, sparse, network.dt_s) for layer in layers[1:]]
-    counts = [np.zeros((n_samples, layer.size), dtype=np.int64) for layer in layers]
+    counts = [np.zeros((n_samples, layer.size), dtype=count_dtype(T)) for layer in layers]
     active = [0] * L
+    step_spikes = None if record is None else {
+        layer.name: np.zeros((len(record), T, layer.size), dtype=bool) for layer in layers}
 
     steps = range(T)
     if progress:
@@ -120,11 +160,15 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         current[0], n_active = source.step(k)
         active[0] += n_active
         for l, msg in enumerate(current):
-            if msg is not None and (l or not source.counts_itself):
+            if msg is None:
+                continue
+            if l or not source.counts_itself:
                 msg.add_counts(counts[l])
+            if step_spikes is not None:
+                step_spikes[layers[l].name][:, k] = msg.emitted_rows(record)
         previous = current
     if source.counts_itself:
-        counts[0] = source.counts()
+        counts[0] = source.counts().astype(count_dtype(T))
     window = T - (L - 1)
     last = layers[-1]
     if window <= 0:  # the last layer was never enabled (simulate() refuses such a T)
@@ -133,9 +177,9 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         outputs = stages[-1].decode(window)
     else:  # a spiking last layer: its spike rates over its window
         outputs = counts[-1] / window
-    info = {"engine": "numpy", "dtype": "float64",
-            "products": {layer.name: stage.stats for layer, stage in zip(layers[1:], stages)}}
-    return BackendResult(spike_counts=counts, active_updates=[int(a) for a in active], outputs=outputs, info=info)
+    info = {"products": {layer.name: dict(stage.stats) for layer, stage in zip(layers[1:], stages)}}
+    return BackendResult(spike_counts=counts, active_updates=[int(a) for a in active], outputs=outputs, info=info,
+                         step_spikes=step_spikes)
 
 
 # --------------------------------------------------------------------------------------
@@ -185,6 +229,14 @@ class _Message:
             self._values = np.zeros(self.shape)
             self._values.ravel()[self.flat] = 1.0
         return self._values
+
+    def emitted_rows(self, rows: np.ndarray) -> np.ndarray:
+        """``values[rows] != 0`` as bool (len(rows), n)."""
+        if self.flat is not None:
+            out = np.zeros(self.shape, dtype=bool)
+            out.ravel()[self.flat] = True
+            return out[rows]
+        return self.nonzero[rows]
 
     def add_counts(self, counts: np.ndarray) -> None:
         """``counts += (values != 0)``."""
@@ -377,8 +429,9 @@ def _scatter_rows(block: np.ndarray, rows: np.ndarray, n_samples: int) -> np.nda
 class _InputLayer:
     """Layer 0: encodes the samples ``x`` (N, n) as messages; see :mod:`neurosim.network`."""
 
-    def __init__(self, layer: Layer, x: np.ndarray, seed: int):
+    def __init__(self, layer: Layer, x: np.ndarray, seed: int, raster: np.ndarray | None = None):
         self.layer = layer
+        self.raster = raster  # pre-drawn bernoulli spikes (T, N, n) of this chunk, or None
         self.encoding = layer.options["encoding"]
         self.drive = layer.params["gain"][None, :] * x  # gain * x, (N, n)
         self.nonzero_drive = int(np.count_nonzero(self.drive))
@@ -429,7 +482,7 @@ class _InputLayer:
             return _Message(None, shape=self.shape, flat=flat, baseline=self.baseline, dev_flat=self.idx[dev],
                             dev_data=dev_data), n_active
         if enc == "bernoulli":
-            spikes = self.rng.random(self.shape) < self.p
+            spikes = self.raster[k] if self.raster is not None else self.rng.random(self.shape) < self.p
             n_active = self.nonzero_drive + int(np.count_nonzero(spikes & self.zero))
             return _Message(spikes.astype(np.float64), nonzero=spikes), n_active
         if enc == "current":
