@@ -83,6 +83,8 @@ class ActivityRecord:
     ann_outputs: np.ndarray | None = None
     versions: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)  # dataset, coding, seed, ...
+    #: per-step spikes of the samples a run was asked to record (layer name -> bool (R, T, n)); not saved
+    step_spikes: dict[str, np.ndarray] | None = None
 
     @property
     def num_samples(self) -> int:
