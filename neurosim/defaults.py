@@ -1,0 +1,63 @@
+"""Defaults shared by every stage, in one place (SI units).
+
+The library functions, the command line and the converters all read these names, so a
+default changes here and nowhere else.
+
+Time: a simulation runs ``T`` steps of ``dt_s`` seconds. A feed-forward chain of ``L``
+layers (input layer included) has a one-step synaptic delay per connection, so layer ``l``
+is enabled for its *window* ``T_l = T - l`` steps; ``T >= L`` leaves every layer at least
+one step (:func:`check_timesteps`).
+"""
+from __future__ import annotations
+
+from neurosim.errors import ValidationError
+
+#: time step of a network that states none, in seconds (1 ms)
+DT_S: float = 1e-3
+#: simulation steps T
+TIMESTEPS: int = 32
+#: samples simulated when none are named: None means the whole split
+SAMPLES: int | None = None
+#: split simulated when none is named (held-out data)
+SPLIT: str = "test"
+#: dataset when neither the user nor the network's provenance names one
+DATASET: str = "digits"
+#: ANN-to-SNN normalisation percentile of positive activations (Rueckauer et al. 2017)
+CALIBRATION_PERCENTILE: float = 99.9
+#: training samples used to calibrate a checkpoint without stored statistics
+CALIBRATION_SAMPLES: int = 1000
+#: graded coding: payload resolution in bits, ``payload_step = 1 / (2**bits - 1)``
+PAYLOAD_BITS: int = 8
+#: rate coding: initial membrane of the integrate-and-fire neurons, in thresholds
+V_INIT: float = 0.5
+#: spike coding of a conversion
+CODING: str = "rate"
+#: simulator backend
+BACKEND: str = "reference"
+
+
+def min_timesteps(depth: int) -> int:
+    """Smallest ``T`` for a chain of ``depth`` layers: ``T_min = depth`` (every window >= 1 step)."""
+    return int(depth)
+
+
+def check_timesteps(timesteps: int, depth: int, name: str = "timesteps") -> int:
+    """``timesteps`` as an int, or :class:`~neurosim.errors.ValidationError` when ``T < depth``.
+
+    Parameters
+    ----------
+    timesteps : int
+        Requested number of steps ``T``.
+    depth : int
+        Number of layers ``L`` of the network, input layer included.
+    name : str
+        How the user gave the value (``'--timesteps'``), for the message.
+    """
+    try:
+        t = int(timesteps)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be an integer number of steps, got {timesteps!r}") from None
+    if t != timesteps or t < min_timesteps(depth):
+        raise ValidationError(f"{name} must be at least the network depth {min_timesteps(depth)} "
+                              f"(one-step delay per connection), got {timesteps}")
+    return t
