@@ -1,7 +1,8 @@
-"""snnTorch's side of the issue-7 NIR interop tests: load a NIR graph with snnTorch, run it, align it.
+"""Run NIR graphs in snnTorch and compare its spikes with neurosim's, step for step.
 
-snnTorch (1.0.0) and nirtorch (2.6) are test dependencies (setup.cfg ``[test]``). What this module
-works around is upstream, checked in ``tests/test_nir_interop.py`` so that a fixed release shows up:
+snnTorch (1.0) and nirtorch (2.6) are optional: install them with ``pip install snntorch nirtorch``
+(the ``[test]`` extra does). Nothing here is needed to convert or simulate; it checks that a NIR
+file means the same network in both tools and works around what snnTorch's NIR import gets wrong:
 
 * ``snntorch.import_nir`` maps a NIR ``IF`` node to ``snn.Leaky(beta=0.9, reset_mechanism='subtract',
   init_hidden=False)``: a *leaky* neuron (NIR's IF has no leak), reset by subtraction (NIR's IF
@@ -9,10 +10,13 @@ works around is upstream, checked in ``tests/test_nir_interop.py`` so that a fix
   :func:`import_graph` keeps snnTorch's import for everything else and replaces each such module by
   ``snn.Leaky(beta=1, threshold=v_threshold, reset_mechanism='zero', reset_delay=False)``: NIR's IF
   with ``r = 1`` and ``v_reset = 0`` in snnTorch's own neuron.
-* ``LIF``/``CubaLIF`` import hard-codes ``dt = 1e-4`` s: ``beta = 1 - dt/tau``, ``alpha = 1 - dt/tau_syn``,
-  inputs scaled by ``r dt/tau`` (LIF) or ``w_in dt/tau_syn`` (CubaLIF), folded into the threshold;
-  ``v_leak`` must be 0, thresholds uniform, ``v_reset`` is ignored (reset to zero).
+* ``LIF``/``CubaLIF`` import hard-codes ``dt = 1e-4`` s (:data:`DT`): ``beta = 1 - dt/tau``,
+  ``alpha = 1 - dt/tau_syn``, inputs scaled by ``r dt/tau`` (LIF) or ``w_in dt/tau_syn`` (CubaLIF),
+  folded into the threshold; ``v_leak`` must be 0, thresholds uniform, ``v_reset`` is ignored
+  (reset to zero).
 * ``I``, ``LI`` and ``Scale`` nodes have no mapping: the import raises ``ValueError``.
+* ``export_to_nir`` writes ``Leaky(beta=1)`` with ``tau = r = inf``: :func:`if_graph_from_sequential`
+  writes the IF graph such a module means.
 
 Time alignment. snnTorch runs a Sequential chain without synaptic delay: layer ``l`` at step ``k``
 sees what layer ``l-1`` emitted at step ``k``. neurosim delays each connection by one step and
@@ -20,6 +24,10 @@ enables layer ``l`` from step ``l`` (see :mod:`neurosim.network`), so neurosim's
 ``j``-th enabled step computes exactly what snnTorch's layer ``l`` computes at step ``j``, for the
 same input sequence. Over ``T`` steps neurosim's layer ``l`` counts the spikes of snnTorch's first
 ``T - l`` steps: :func:`aligned_counts`.
+
+:func:`random_network` and :func:`random_sequential` build random networks that both tools express
+exactly (reset to zero, per-neuron parameters within snnTorch's import limits), for round trips in
+either direction.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ import copy
 
 import numpy as np
 
+from neurosim.errors import UnsupportedNodeError
 from neurosim.network import Connection, Layer, SpikingNetwork
 
 NEURON_TYPES = ("IF", "LIF", "CubaLIF")
@@ -69,7 +78,9 @@ def import_graph(graph):
         t = type(node).__name__
         if t == "IF":
             thr = np.unique(node.v_threshold)
-            assert thr.size == 1 and np.all(node.r == 1) and np.all(node.v_reset == 0)
+            if thr.size != 1 or not np.all(node.r == 1) or not np.all(node.v_reset == 0):
+                raise UnsupportedNodeError(f"node {name!r} of type IF: snnTorch runs IF only with r = 1, "
+                                           "v_reset = 0 and one threshold per layer")
             setattr(module, _attr(name), snn.Leaky(beta=1.0, threshold=float(thr[0]), reset_mechanism="zero",
                                                    init_hidden=True, reset_delay=False))
         if t in NEURON_TYPES:
@@ -126,14 +137,15 @@ def agreement(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float, int]:
     """(fraction of identical (sample, neuron) counts over all layers, largest absolute difference)."""
     a_all = np.concatenate([np.asarray(x).ravel() for x in a])
     b_all = np.concatenate([np.asarray(x).ravel() for x in b])
-    assert a_all.shape == b_all.shape
+    if a_all.shape != b_all.shape:
+        raise ValueError(f"spike counts of different shapes: {a_all.shape} vs {b_all.shape}")
     return float(np.mean(a_all == b_all)), int(np.max(np.abs(a_all - b_all))) if a_all.size else 0
 
 
 # ----------------------------------------------------------------------------- networks of both tools
 
 
-def neurosim_network(kind: str, sizes: list[int], seed: int, encoding: str) -> SpikingNetwork:
+def random_network(kind: str, sizes: list[int], seed: int, encoding: str) -> SpikingNetwork:
     """Random network of standard NIR neurons: reset to zero, at rest, dt = 1e-4 s."""
     rng = np.random.default_rng(seed)
     layers = [Layer("input", "input", sizes[0], options={"encoding": encoding})]
@@ -165,7 +177,7 @@ def snntorch_inputs(net: SpikingNetwork, x: np.ndarray, T: int) -> np.ndarray:
     return regular_spike_trains(x, inp.params["gain"], T, v_init=0.5)
 
 
-def snntorch_network(kind: str, sizes: list[int], seed: int, per_neuron_threshold: bool = False):
+def random_sequential(kind: str, sizes: list[int], seed: int, per_neuron_threshold: bool = False):
     """A random snnTorch Sequential of Linear + Leaky/Synaptic with per-neuron tensors, immediate reset to zero."""
     import snntorch as snn
     import torch
@@ -177,7 +189,7 @@ def snntorch_network(kind: str, sizes: list[int], seed: int, per_neuron_threshol
         # mean drive independent of the fan-in; moderate rates (0.1 - 0.5 spikes per step)
         lin.weight.data = (lin.weight.data * 2.0 + 1.2 / n_in) * {"if": 1.0, "lif": 1.3, "cuba_lif": 0.4}[kind]
         thr = torch.rand(n) * 0.5 + 0.75 if per_neuron_threshold else torch.full((n,), float(torch.rand(1)) + 0.5)
-        # per-neuron tensors: scalars break export_to_nir (test_upstream_export_problems)
+        # per-neuron tensors: scalar parameters break export_to_nir's type inference
         common = dict(threshold=thr, init_hidden=True, reset_mechanism="zero", reset_delay=False)
         if kind == "if":
             neuron = snn.Leaky(beta=torch.ones(n), **common)
@@ -206,7 +218,7 @@ def run_sequential(seq, inputs: np.ndarray) -> list[np.ndarray]:
     return [np.stack(r) for r in record]
 
 
-def if_graph_as_snntorch_should_write(seq):
+def if_graph_from_sequential(seq):
     """snnTorch exports Leaky(beta=1) as LIF with tau = r = inf: the IF graph it means, built with nir."""
     import nir
     import torch

@@ -1,11 +1,11 @@
-"""NIR interop figures (issue 7): round trips with snnTorch and the fidelity cost of ``--nir-strict``.
+"""NIR interop figures: round trips with snnTorch and the fidelity cost of ``--nir-strict``.
 
 1. Round trips, spike counts against snnTorch's own simulation of the same NIR graph
    (per-layer time alignment, see :mod:`converters.nir_strict`):
    * neurosim -> NIR -> snnTorch: random networks of IF / LIF / CubaLIF neurons (reset to zero,
      dt = 1e-4 s, snnTorch's import step), written by :func:`converters.nir_io.write_network`,
      imported with ``snntorch.import_nir.import_from_nir`` (IF modules repaired, see
-     ``tests/_issue7_snntorch.py``), analog and spike-train inputs;
+     :mod:`converters.snntorch_interop`), analog and spike-train inputs;
    * snnTorch -> NIR -> neurosim: random snnTorch ``Leaky``/``Synaptic`` networks exported with
      ``export_to_nir`` (IF: ``Leaky(beta=1)``, whose export is broken, as the IF graph built with
      ``nir``), read with ``dt_s=1e-4``; compared with the source network.
@@ -34,8 +34,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the snnTorch helpers shared with the tests
 
+from converters import snntorch_interop as S  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 
 SHAPES = {"6-5-4": [6, 5, 4], "8-7-6-3": [8, 7, 6, 3], "64-32-10": [64, 32, 10]}
@@ -56,7 +56,6 @@ def round_trips(samples: int, T: int, seed: int, tmp: Path) -> list[dict]:
     import torch
     from snntorch.export_nir import export_to_nir
 
-    import _issue7_snntorch as S
     from converters.nir_io import read_network, write_network
     from neurosim.backends import reference
 
@@ -66,7 +65,7 @@ def round_trips(samples: int, T: int, seed: int, tmp: Path) -> list[dict]:
             for encoding in ("current", "regular"):
                 x = np.random.default_rng(seed + 1).uniform(0.0, 1.0, (samples, sizes[0]))
                 # neurosim -> NIR -> snnTorch
-                net = S.neurosim_network(kind, sizes, seed=seed + k + len(sizes), encoding=encoding)
+                net = S.random_network(kind, sizes, seed=seed + k + len(sizes), encoding=encoding)
                 graph = nir.read(write_network(net, tmp / "ns.nir"))
                 module, layers = _quiet(S.import_graph, graph)
                 out = S.run(module, layers, S.snntorch_inputs(net, x, T))
@@ -74,8 +73,8 @@ def round_trips(samples: int, T: int, seed: int, tmp: Path) -> list[dict]:
                 ours = reference.run(net, x, T).spike_counts[1:]
                 rows.append(_row("neurosim -> NIR -> snnTorch", shape, kind, encoding, ours, theirs, T))
                 # snnTorch -> NIR -> neurosim
-                seq = S.snntorch_network(kind, sizes, seed=seed + 3 + k + len(sizes))
-                g = S.if_graph_as_snntorch_should_write(seq) if kind == "if" else \
+                seq = S.random_sequential(kind, sizes, seed=seed + 3 + k + len(sizes))
+                g = S.if_graph_from_sequential(seq) if kind == "if" else \
                     _quiet(export_to_nir, seq, torch.zeros(sizes[0]))
                 nir.write(tmp / "st.nir", g)
                 net = read_network(tmp / "st.nir", dt_s=S.DT, input_encoding=encoding)
@@ -92,7 +91,6 @@ def round_trips(samples: int, T: int, seed: int, tmp: Path) -> list[dict]:
 
 
 def _row(direction, shape, kind, encoding, ours, theirs, T) -> dict:
-    import _issue7_snntorch as S
 
     frac, worst = S.agreement(ours, theirs)
     steps = sum(c.size * (T - depth) for depth, c in enumerate(ours, start=1))  # neuron-steps in the windows
@@ -105,7 +103,6 @@ def _row(direction, shape, kind, encoding, ours, theirs, T) -> dict:
 def converted(checkpoints: dict[str, Path], timesteps: list[int], samples: int | None, tmp: Path) -> dict:
     import nir
 
-    import _issue7_snntorch as S
     from converters.ann_to_snn import ann_forward_from_network, convert_file
     from converters.nir_io import read_network
     from converters.nir_strict import fidelity_cost, write_strict

@@ -1,6 +1,12 @@
-"""Shared helpers of the issue-3 tests: checkpoints built with torch exactly as
-:mod:`neurosim.checkpoint` documents them, and a naive step-by-step simulator written from the
-:mod:`neurosim.network` docstring (independent of the reference engine's optimisations)."""
+"""Test networks and an independent simulator of them.
+
+* :func:`make_checkpoint`: a small random autoencoder checkpoint built with torch exactly as
+  :mod:`neurosim.checkpoint` documents the format (not with the trainer), optionally pruned and
+  gated, with calibration statistics.
+* :func:`naive_run`: a step-by-step simulator written straight from the :mod:`neurosim.network`
+  docstring, free of the reference engine's optimisations, the independent expectation the
+  engine's spike counts, active updates and outputs are checked against.
+"""
 from __future__ import annotations
 
 from pathlib import Path

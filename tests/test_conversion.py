@@ -16,7 +16,7 @@ from neurosim.cli import main
 from neurosim.data import load_dataset
 from neurosim.errors import CheckpointError, ConversionError, ValidationError
 
-from _issue3_helpers import PERCENTILES, make_checkpoint
+from networks import PERCENTILES, make_checkpoint
 
 
 @pytest.fixture(scope="module")

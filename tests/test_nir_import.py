@@ -1,10 +1,10 @@
-"""Importing NIR graphs written by other tools (issue 7): every listed node type, malformed files, CLI.
+"""Importing NIR graphs written by other tools: every listed node type, malformed files, CLI.
 
 The expected values come from :func:`nir_reference`, a step-by-step simulator written straight
 from NIR's node equations (forward Euler at ``dt``, IF/I with ``r`` as the per-step gain, no
 synaptic delay), independent of neurosim's reader, which composes Affine/Scale nodes and folds
 ``r``; neurosim's one-step delay per connection is undone by the per-layer alignment of
-``tests/_issue7_snntorch.py`` (layer ``l`` over ``T`` steps = the no-delay run's first ``T - l``).
+:func:`converters.snntorch_interop.aligned_counts` (layer ``l`` over ``T`` steps = the no-delay run's first ``T - l``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 nir = pytest.importorskip("nir")
 
-import _issue7_snntorch as S  # noqa: E402
+from converters import snntorch_interop as S  # noqa: E402
 from converters.nir_io import read_network  # noqa: E402
 from neurosim.backends import reference, simulate  # noqa: E402
 from neurosim.cli import main  # noqa: E402

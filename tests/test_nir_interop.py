@@ -1,4 +1,4 @@
-"""NIR round trips with snnTorch (issue 7): neurosim -> NIR -> snnTorch and snnTorch -> NIR -> neurosim.
+"""NIR round trips with snnTorch: neurosim -> NIR -> snnTorch and snnTorch -> NIR -> neurosim.
 
 Spike counts are compared with snnTorch's own simulation of the same graph, to the backends
 tolerance: >= 99% of (sample, neuron) counts identical, none off by more than 1 (float32 in
@@ -37,7 +37,7 @@ pytest.importorskip("nirtorch")
 from snntorch.export_nir import export_to_nir  # noqa: E402
 from snntorch.import_nir import import_from_nir  # noqa: E402
 
-import _issue7_snntorch as S  # noqa: E402
+from converters import snntorch_interop as S  # noqa: E402
 from converters.ann_to_snn import convert_file  # noqa: E402
 from converters.nir_io import read_network, write_network  # noqa: E402
 from converters.nir_strict import write_strict  # noqa: E402
@@ -65,7 +65,7 @@ def assert_agree(ours, theirs):
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("kind", KINDS)
 def test_neurosim_to_snntorch(tmp_path, kind, shape, encoding):
-    net = S.neurosim_network(kind, SHAPES[shape], seed=len(shape) + KINDS.index(kind), encoding=encoding)
+    net = S.random_network(kind, SHAPES[shape], seed=len(shape) + KINDS.index(kind), encoding=encoding)
     graph = nir.read(write_network(net, tmp_path / "net.nir"))  # neurosim's own writer: standard nodes
     module, layers = S.import_graph(graph)
     assert [kind_ for _, _, kind_ in layers] == [{"if": "IF", "lif": "LIF", "cuba_lif": "CubaLIF"}[kind]] * (
@@ -80,7 +80,7 @@ def test_neurosim_to_snntorch(tmp_path, kind, shape, encoding):
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    from _issue3_helpers import make_checkpoint
+    from networks import make_checkpoint
 
     ckpt = make_checkpoint(tmp_path_factory.mktemp("ckpt") / "sparse.pt", "sparse")
     net, _ = convert_file(ckpt, "rate")
@@ -120,9 +120,9 @@ def test_converted_network_loads_in_snntorch_only_in_strict_form(tmp_path, conve
 @pytest.mark.parametrize("kind", KINDS)
 def test_snntorch_to_neurosim(tmp_path, kind, shape, encoding):
     sizes = SHAPES[shape]
-    seq = S.snntorch_network(kind, sizes, seed=3 + KINDS.index(kind) + len(sizes))
+    seq = S.random_sequential(kind, sizes, seed=3 + KINDS.index(kind) + len(sizes))
     if kind == "if":
-        graph = S.if_graph_as_snntorch_should_write(seq)
+        graph = S.if_graph_from_sequential(seq)
     else:
         graph = export_to_nir(seq, torch.zeros(sizes[0]))  # unbatched sample: see the upstream test
     path = tmp_path / "snntorch.nir"
@@ -143,7 +143,7 @@ def test_snntorch_to_neurosim(tmp_path, kind, shape, encoding):
 
 
 def test_per_neuron_thresholds_read_where_snntorch_cannot(tmp_path):
-    seq = S.snntorch_network("lif", SHAPES["6-5-4"], seed=5, per_neuron_threshold=True)
+    seq = S.random_sequential("lif", SHAPES["6-5-4"], seed=5, per_neuron_threshold=True)
     graph = export_to_nir(seq, torch.zeros(6))
     with pytest.raises(AssertionError, match="v_threshold must be same"):
         import_from_nir(graph)  # upstream: snnTorch cannot re-import its own export
@@ -156,7 +156,7 @@ def test_per_neuron_thresholds_read_where_snntorch_cannot(tmp_path):
 
 
 def test_dt_matters_for_snntorch_graphs(tmp_path):
-    seq = S.snntorch_network("lif", SHAPES["6-5-4"], seed=9)
+    seq = S.random_sequential("lif", SHAPES["6-5-4"], seed=9)
     nir.write(tmp_path / "g.nir", export_to_nir(seq, torch.zeros(6)))
     default = read_network(tmp_path / "g.nir")
     assert default.dt_s == 1e-3 and default.metadata["dt_source"] == "default"
@@ -229,7 +229,7 @@ def test_upstream_lif_import_uses_the_first_input_scale_only(tmp_path):
 
 def test_exact_strict_changes_leave_the_simulation_unchanged(tmp_path):
     # current input with a gain, LIF reset to zero at rest, readout with a scale: only exact changes apply
-    net = S.neurosim_network("lif", [6, 5, 4], seed=1, encoding="current")
+    net = S.random_network("lif", [6, 5, 4], seed=1, encoding="current")
     layers = net.layers
     layers[0].params["gain"] = np.linspace(0.5, 1.5, 6)
     rng = np.random.default_rng(0)
@@ -258,7 +258,7 @@ def test_exact_strict_changes_leave_the_simulation_unchanged(tmp_path):
 def test_cli_convert_nir_strict(tmp_path, capsys):
     import json
 
-    from _issue3_helpers import make_checkpoint
+    from networks import make_checkpoint
     from neurosim.cli import main
 
     ckpt = make_checkpoint(tmp_path / "sparse.pt", "sparse")

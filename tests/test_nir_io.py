@@ -16,7 +16,7 @@ from neurosim.data import load_dataset
 from neurosim.errors import NetworkFileError, UnsupportedNodeError
 from neurosim.network import Connection, Layer, SpikingNetwork
 
-from _issue3_helpers import make_checkpoint
+from networks import make_checkpoint
 
 
 @pytest.fixture(scope="module")

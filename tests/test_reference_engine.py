@@ -8,7 +8,7 @@ from neurosim.backends import reference, simulate
 from neurosim.errors import ValidationError
 from neurosim.network import Connection, Layer, SpikingNetwork
 
-from _issue3_helpers import naive_run
+from networks import naive_run
 
 
 def trains(network, x, K, layer):
