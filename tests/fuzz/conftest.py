@@ -1,0 +1,46 @@
+"""Hooks and fixtures of the fuzz suite: full runs only under ``-m slow``, figures at the end."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from fuzzing import STATS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/networks.py
+
+
+def pytest_collection_modifyitems(config, items):
+    """The full fuzz runs (``slow``) only when the marker expression asks for slow tests."""
+    expr = config.option.markexpr or ""
+    if "slow" in expr and "not slow" not in expr:
+        return
+    skip = pytest.mark.skip(reason="full fuzz run: pytest -m slow tests/fuzz")
+    here = Path(__file__).parent
+    for item in items:
+        if item.get_closest_marker("slow") and here in Path(str(item.fspath)).parents:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not STATS:
+        return
+    terminalreporter.section("fuzz figures")
+    for loader, s in sorted(STATS.items()):
+        terminalreporter.write_line(f"{loader}: {int(s['inputs'])} bad inputs refused, largest memory growth "
+                                    f"{s['max_rss_growth_bytes'] / 2**20:.1f} MiB")
+
+
+@pytest.fixture(scope="session")
+def valid_files(tmp_path_factory) -> dict[str, Path]:
+    """Small valid files every loader accepts, the seeds the bad inputs are made from."""
+    from networks import make_checkpoint
+
+    from converters.ann_to_snn import convert_file
+    from converters.nir_io import write_network
+
+    d = tmp_path_factory.mktemp("fuzz_valid")
+    ckpt = make_checkpoint(d / "sparse.pt", hidden=16)
+    net, _ = convert_file(ckpt, "rate")
+    write_network(net, d / "net.nir")
+    return {"checkpoint": ckpt, "nir": d / "net.nir"}
