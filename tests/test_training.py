@@ -14,7 +14,10 @@ from neurosim.training.gating import HomeostaticController, ThresholdGate, activ
 from neurosim.training.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, iso_compute_hidden,
                              macs_per_input, weight_density)
 from neurosim.training.pruning import GradualMagnitudePruner, cubic_schedule
-from neurosim.training.loop import (TrainConfig, jaccard_matrix, per_class_active_units, save_run, train)
+from neurosim.training.config import TrainConfig
+from neurosim.training.loop import train
+from neurosim.training.metrics import jaccard_matrix, per_class_active_units
+from neurosim.training.run import save_run
 
 TINY = dict(hidden=48, epochs=3, batch_size=64, max_train_samples=256, max_test_samples=120)
 
@@ -151,7 +154,7 @@ def test_per_class_sets_and_jaccard_by_hand():
                        [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool)    # class 1: unit 2 (2/2); 1 and 3 only half
     sets = per_class_active_units(active, np.array([0, 0, 0, 1, 1]))
     assert sets == {0: [0, 1], 1: [2]}
-    assert jaccard_matrix({0: [0, 1], 1: [1, 2]}) == [[1.0, 1 / 3], [1 / 3, 1.0]]
+    assert jaccard_matrix({0: [0, 1], 1: [1, 2]}).tolist() == [[1.0, 1 / 3], [1 / 3, 1.0]]
 
 
 def test_stack_trains_exactly_like_separate_models():

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurosim.errors import ValidationError
+from neurosim.training.metrics import firing_frequency, unit_order
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +180,6 @@ class LiveView:
         ``hidden[model]`` the hidden activations ``(N, H)`` on the test inputs whose digit
         classes are ``labels`` (N,); a unit is active where ``h > 0``.
         """
-        from neurosim.reporting.figures import firing_frequency
-
         freqs, active = {}, {}
         if hidden is not None and labels is not None:
             labels = np.asarray(labels)
@@ -281,8 +280,6 @@ def render_curves(state: dict[str, Any]) -> bytes:
 
 def render_activity(state: dict[str, Any]) -> bytes:
     """Class x hidden-unit firing frequency of each model, units ordered by preferred digit."""
-    from neurosim.reporting.figures import unit_order
-
     freqs = state.get("freqs") or {}
     fig = _figure(10, 1.9 * max(len(freqs), 1) + 0.8)
     if not freqs:

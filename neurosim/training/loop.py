@@ -17,8 +17,8 @@ from one seed:
     candidate with at least the sparse model's measured test MACs is kept (every candidate's
     test MSE is recorded in ``metrics['iso_compute']['ladder']``).
 
-Recipe (defaults in :class:`TrainConfig`, tuned on digits, see notes/issue-2.md)
-------------------------------------------------------------------------------
+Recipe (defaults in :class:`~neurosim.training.config.TrainConfig`, tuned on digits, see docs/training.md)
+-----------------------------------------------------------------------------------------------------
 * Loss: mean squared error over pixels (in [0, 1]) and batch; the sparse model adds the
   activity-spread penalty of :mod:`neurosim.training.gating`.
 * Adam, one optimizer per model, cosine learning-rate decay to zero over the run. The sparse
@@ -48,127 +48,26 @@ import logging
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from neurosim import __version__
-from neurosim.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 from neurosim.data import Dataset, load_dataset
-from neurosim.errors import ValidationError
-from neurosim.fileio import write_json  # noqa: F401  (re-exported for the experiment scripts)
-from neurosim.training.gating import HomeostaticController, activity_spread_penalty, check_fraction
+from neurosim.training.checkpoints import checkpoint_payload
+from neurosim.training.config import TrainConfig
+from neurosim.training.gating import HomeostaticController, activity_spread_penalty
+from neurosim.training.metrics import comparisons, evaluate, pca_reference
 from neurosim.training.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, dense_macs,
-                             init_autoencoder, iso_compute_hidden, macs_per_input, weight_density)
-from neurosim.training.pruning import SCOPES, GradualMagnitudePruner
+                                      init_autoencoder, iso_compute_hidden, macs_per_input, weight_density)
+from neurosim.training.pruning import GradualMagnitudePruner
+from neurosim.training.results import MODEL_KINDS, TrainResult
+
+__all__ = ["TrainConfig", "TrainResult", "MODEL_KINDS", "train", "ladder_sizes", "layer_sparsities",
+           "predicted_sparse_macs", "choose_small_dense", "random_shift"]
 
 log = logging.getLogger(__name__)
-
-#: percentile levels of the calibration statistics stored in checkpoints
-CALIBRATION_PERCENTILES = (50.0, 90.0, 99.0, 99.9, 99.99, 100.0)
-MODEL_KINDS = ("dense", "sparse", "small_dense")
-
-
-@dataclass
-class TrainConfig:
-    """Everything that determines a training run (stored in checkpoints and metrics.json).
-
-    ``prune_begin`` and ``prune_end`` are fractions of the total number of optimizer steps.
-    The defaults are the tuned digits settings (see notes/issue-2.md for the sweeps).
-    """
-
-    dataset: str = "digits"
-    data_dir: str | None = None
-    #: hidden units H of the dense and sparse models
-    hidden: int = 1024
-    epochs: int = 450
-    batch_size: int = 64
-    #: Adam learning rate of the sparse model (cosine decay to 0)
-    lr: float = 2e-2
-    #: Adam learning rate of the dense models (same-shape and iso-compute); None: same as lr
-    dense_lr: float | None = 3e-3
-    #: final fraction of pruned weights over both matrices
-    weight_sparsity: float = 0.9
-    #: target (and cap) of the mean fraction of active hidden units per input
-    active_fraction: float = 0.1
-    seed: int = 0
-    prune_begin: float = 0.05
-    prune_end: float = 0.5
-    #: optimizer steps between two mask updates (Zhu & Gupta's Delta t)
-    prune_frequency: int = 10
-    #: 'unit' (every hidden unit keeps the same fan-in and fan-out), 'layer' or 'global'
-    prune_scope: str = "unit"
-    #: share of the surviving weights that goes to the encoder (equal-sized matrices)
-    encoder_share: float = 0.25
-    #: homeostatic controller gain (threshold step per unit rate error, in running std of z)
-    gate_gain: float = 0.3
-    #: the controller aims this fraction below active_fraction, so held-out inputs stay under it
-    gate_margin: float = 0.03
-    #: weight lambda of the per-input activity-spread penalty (neurosim.training.gating)
-    activity_penalty: float = 30.0
-    surrogate_temperature: float = 1.0
-    #: decoupled weight decay (AdamW) of the sparse model's weights; 0 = plain Adam
-    weight_decay: float = 0.0
-    #: random shifts of up to this many pixels (all models, same shifted batches); 0 = none
-    augment_shift: int = 1
-    #: iso-compute ladder: candidate hidden sizes from low to high times the predicted size
-    ladder_low: float = 0.6
-    ladder_high: float = 1.8
-    threads: int = 1
-    max_train_samples: int | None = None
-    max_test_samples: int | None = None
-
-    def validate(self) -> "TrainConfig":
-        """Raise :class:`ValidationError` on the first out-of-range value; return self."""
-        if self.hidden < 1:
-            raise ValidationError(f"--hidden must be a positive number of units, got {self.hidden}")
-        if self.epochs < 1:
-            raise ValidationError(f"--epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValidationError(f"--batch-size must be >= 1, got {self.batch_size}")
-        for name, lr in (("--lr", self.lr), ("--dense-lr", self.dense_lr)):
-            if lr is not None and not (lr > 0 and math.isfinite(lr)):
-                raise ValidationError(f"{name} must be a positive number, got {lr}")
-        if not 0.0 <= self.weight_sparsity < 1.0:
-            raise ValidationError(f"--weight-sparsity must be in [0, 1), got {self.weight_sparsity}")
-        check_fraction("--active-fraction", self.active_fraction)
-        if not 0.0 <= self.prune_begin <= self.prune_end <= 1.0:
-            raise ValidationError(f"pruning window must satisfy 0 <= begin <= end <= 1, got "
-                                  f"{self.prune_begin}..{self.prune_end}")
-        if self.prune_scope not in SCOPES:
-            raise ValidationError(f"prune scope must be one of {', '.join(SCOPES)}, got {self.prune_scope!r}")
-        if not 0.0 < self.encoder_share < 1.0:
-            raise ValidationError(f"encoder share must be in (0, 1), got {self.encoder_share}")
-        if not 0.0 <= self.gate_margin < 1.0:
-            raise ValidationError(f"--gate-margin must be in [0, 1), got {self.gate_margin}")
-        if self.activity_penalty < 0 or self.surrogate_temperature <= 0:
-            raise ValidationError("activity penalty must be >= 0 and surrogate temperature > 0")
-        if self.augment_shift < 0:
-            raise ValidationError(f"augment shift must be >= 0 pixels, got {self.augment_shift}")
-        if not 0 < self.ladder_low <= 1.0 <= self.ladder_high:
-            raise ValidationError("ladder bounds must satisfy 0 < low <= 1 <= high")
-        if self.threads < 1:
-            raise ValidationError(f"threads must be >= 1, got {self.threads}")
-        for name in ("max_train_samples", "max_test_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValidationError(f"{name} must be positive, got {value}")
-        return self
-
-
-@dataclass
-class TrainResult:
-    """Trained models, their metrics and checkpoint payloads."""
-
-    config: TrainConfig
-    models: dict[str, DenseAutoencoder]
-    metrics: dict[str, Any]
-    checkpoints: dict[str, dict[str, Any]]
-    train: Dataset
-    test: Dataset
 
 
 def _cosine_lr(step: int, total: int, base: float) -> float:
@@ -205,6 +104,42 @@ def predicted_sparse_macs(train_x: torch.Tensor, config: TrainConfig) -> float:
             + config.active_fraction * h * (1 - sp["decoder.weight"]) * d)
 
 
+def choose_small_dense(sizes: list[int], sparse_macs: float, input_dim: int) -> tuple[int, int, bool]:
+    """The iso-compute baseline among the ladder's candidate sizes.
+
+    The smallest size ``h`` with ``2 d h >= sparse_macs`` (the sparse model's mean effective
+    MACs per test input); the largest candidate when none is big enough.
+
+    Returns
+    -------
+    index : int
+        Position of the chosen size in ``sizes``.
+    needed : int
+        The hidden size the sparse model's MACs call for (:func:`iso_compute_hidden`).
+    matched : bool
+        Whether a candidate had at least the sparse model's MACs.
+    """
+    needed = iso_compute_hidden(sparse_macs, input_dim)
+    fits = [i for i, s in enumerate(sizes) if s >= needed]
+    return (fits[0] if fits else len(sizes) - 1), needed, bool(fits)
+
+
+def random_shift(x: torch.Tensor, image_shape: tuple[int, int], max_shift: int,
+                 generator: torch.Generator) -> torch.Tensor:
+    """Shift each image by a random whole number of pixels in [-max_shift, max_shift] along
+    each axis (zero fill): a label-free augmentation the same for every model."""
+    n = x.shape[0]
+    h, w = image_shape
+    img = x.reshape(n, h, w)
+    pad = torch.nn.functional.pad(img, (max_shift, max_shift, max_shift, max_shift))
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, :, None].expand(n, h, w)
+    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, :].expand(n, h, w)
+    out = pad[torch.arange(n)[:, None, None], rows, cols]
+    return out.reshape(n, h * w)
+
+
 def train(config: TrainConfig, progress: bool = True, on_epoch: Callable[..., None] | None = None) -> TrainResult:
     """Train dense, sparse and iso-compute small dense autoencoders side by side.
 
@@ -212,7 +147,9 @@ def train(config: TrainConfig, progress: bool = True, on_epoch: Callable[..., No
     ----------
     config : TrainConfig
     progress : bool
-        Show a tqdm progress bar (on stderr) with the three models' training losses.
+        Show a tqdm progress bar (on stderr) with the three models' training losses; the small
+        dense model shown is the candidate the iso-compute rule picks at that epoch (the final
+        one after the last epoch).
     on_epoch : callable, optional
         Called after every epoch with keyword arguments ``epoch`` (1-based), ``epochs``,
         ``history`` (model -> curve name -> per-epoch values so far), ``hidden`` (``'dense'``
@@ -288,11 +225,11 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
     ladder_hist: dict[int, dict[str, list[float]]] = {s: {"train_loss": [], "test_mse": []} for s in sizes}
     ladder_narrowed_at = None
 
-    bar = None
+    progress_bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.epochs, desc="training dense | sparse | small_dense", unit="epoch",
+        progress_bar = tqdm(total=config.epochs, desc="training dense | sparse | small_dense", unit="epoch",
                    dynamic_ncols=True)
     step = 0
     masks = sparse.masks()
@@ -358,8 +295,11 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
 
         with torch.no_grad():
             te_d = float(torch.mean((dense(x_test)[0] - x_test) ** 2))
-            te_s = float(torch.mean((sparse(x_test)[0] - x_test) ** 2))
+            y_te, h_te = sparse(x_test)
+            te_s = float(torch.mean((y_te - x_test) ** 2))
             te_l = torch.mean((stack(x_test)[0] - x_test[None]) ** 2, dim=(1, 2))
+            # the candidate the iso-compute rule picks now; after the last epoch, the final model
+            current, _, _ = choose_small_dense(stack.sizes, float(macs_per_input(sparse, x_test, h_te).mean()), d)
         history["dense"]["train_loss"].append(sums["dense"] / n)
         history["dense"]["test_mse"].append(te_d)
         history["sparse"]["train_loss"].append(sums["sparse"] / n)
@@ -371,30 +311,26 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
             ladder_hist[size]["test_mse"].append(float(te_l[i]))
         if on_epoch is not None:
             with torch.no_grad():
-                hidden_now = {"dense": dense.encode(x_test).numpy(), "sparse": sparse.encode(x_test).numpy()}
-            mid = len(stack.sizes) // 2
+                hidden_now = {"dense": dense.encode(x_test).numpy(), "sparse": h_te.numpy()}
             on_epoch(epoch=epoch + 1, epochs=config.epochs,
                      history={"dense": history["dense"], "sparse": history["sparse"],
-                              "small_dense": ladder_hist[stack.sizes[mid]]},
+                              "small_dense": ladder_hist[stack.sizes[current]]},
                      hidden=hidden_now, labels=test_ds.y)
-        if bar is not None:
-            mid = len(stack.sizes) // 2
-            bar.set_postfix_str(
+        if progress_bar is not None:
+            progress_bar.set_postfix_str(
                 f"{sums['dense'] / n:.4f} | {sums['sparse'] / n:.4f} | "
-                f"{float(sums['ladder'][mid]) / n:.4f} (h={stack.sizes[mid]}) "
+                f"{float(sums['ladder'][current]) / n:.4f} (small_dense H={stack.sizes[current]}) "
                 f"w-density {history['sparse']['weight_density'][-1]:.3f} active {active_sum / n:.3f}",
                 refresh=False)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            progress_bar.update(1)
+    if progress_bar is not None:
+        progress_bar.close()
     train_time = time.perf_counter() - t_start
 
     # the iso-compute baseline: the smallest candidate with at least the sparse model's test MACs
     with torch.no_grad():
         sparse_macs = float(macs_per_input(sparse, x_test).mean())
-    want = iso_compute_hidden(sparse_macs, d)
-    fits = [i for i, s in enumerate(stack.sizes) if s >= want]
-    chosen = fits[0] if fits else len(stack.sizes) - 1
+    chosen, want, matched = choose_small_dense(stack.sizes, sparse_macs, d)
     small = stack.extract(chosen)
 
     models = {"dense": dense, "sparse": sparse, "small_dense": small}
@@ -419,7 +355,7 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
         "predicted_sparse_macs": predicted,
         "hidden_needed": want,
         "small_dense_hidden": stack.sizes[chosen],
-        "matched": bool(fits),
+        "matched": matched,
         "ladder_narrowed_at_step": ladder_narrowed_at,
         "ladder": [{"hidden": s, "macs_per_inference": dense_macs(d, s),
                     "test_mse": final_ladder.get(s, ladder_hist[s]["test_mse"][-1]),
@@ -428,7 +364,6 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
         "pca_test_mse_at_small_dense_hidden": pca_reference(train_ds.x, test_ds.x, stack.sizes[chosen]),
     }
     metrics["comparisons"] = comparisons(metrics)
-    metrics["bars"] = check_bars(metrics)
     metrics["train_time_s"] = train_time
     metrics["threads"] = config.threads
     metrics["versions"] = {"neurosim": __version__, "torch": torch.__version__,
@@ -437,215 +372,3 @@ def _train(config: TrainConfig, train_ds: Dataset, test_ds: Dataset, progress: b
     checkpoints = {kind: checkpoint_payload(kind, model, config, train_ds, metrics[kind])
                    for kind, model in models.items()}
     return TrainResult(config, models, metrics, checkpoints, train_ds, test_ds)
-
-
-def pca_reference(x_train: np.ndarray, x_test: np.ndarray, k: int) -> float:
-    """Test MSE of the best rank-``k`` linear reconstruction (PCA on the training set, clipped
-    to [0, 1]): a reference for how much a ``k``-unit bottleneck can keep, not a trained model."""
-    mu = x_train.mean(axis=0)
-    _, _, vt = np.linalg.svd(x_train - mu, full_matrices=False)
-    v = vt[:k]
-    rec = np.clip((x_test - mu) @ v.T @ v + mu, 0.0, 1.0)
-    return float(np.mean((rec - x_test) ** 2))
-
-
-def random_shift(x: torch.Tensor, image_shape: tuple[int, int], max_shift: int,
-                 generator: torch.Generator) -> torch.Tensor:
-    """Shift each image by a random whole number of pixels in [-max_shift, max_shift] along
-    each axis (zero fill): a label-free augmentation the same for every model."""
-    n = x.shape[0]
-    h, w = image_shape
-    img = x.reshape(n, h, w)
-    pad = torch.nn.functional.pad(img, (max_shift, max_shift, max_shift, max_shift))
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h)[None, :])[:, :, None].expand(n, h, w)
-    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, :].expand(n, h, w)
-    out = pad[torch.arange(n)[:, None, None], rows, cols]
-    return out.reshape(n, h * w)
-
-
-def comparisons(metrics: dict[str, Any]) -> dict[str, float]:
-    """Ratios the research claim is judged on."""
-    d, s, sd = metrics["dense"], metrics["sparse"], metrics["small_dense"]
-    return {
-        "mac_reduction_vs_dense": d["macs_per_inference"] / max(s["macs_per_inference"], 1e-12),
-        "mse_ratio_sparse_to_dense": s["test_mse"] / max(d["test_mse"], 1e-12),
-        "mse_ratio_small_dense_to_sparse": sd["test_mse"] / max(s["test_mse"], 1e-12),
-        "macs_ratio_small_dense_to_sparse": sd["macs_per_inference"] / max(s["macs_per_inference"], 1e-12),
-    }
-
-
-@torch.no_grad()
-def evaluate(model: DenseAutoencoder, ds: Dataset) -> dict[str, Any]:
-    """Test metrics of one model (see the module docstring of :mod:`neurosim.commands.train`)."""
-    x = torch.from_numpy(ds.x)
-    y, h = model(x)
-    active = h > 0
-    per_class = per_class_active_units(active.numpy(), ds.y)
-    jac = jaccard_matrix(per_class)
-    k = len(per_class)
-    off = [jac[i][j] for i in range(k) for j in range(i + 1, k)]
-    return {
-        "hidden": model.hidden,
-        "test_mse": float(torch.mean((y - x) ** 2)),
-        "weight_density": weight_density(model),
-        "activation_density": float(active.float().mean()),
-        "macs_per_inference": float(macs_per_input(model, x, h).mean()),
-        "dense_macs_per_inference": dense_macs(model.input_dim, model.hidden),
-        "per_class_active_units": {str(c): units for c, units in per_class.items()},
-        "mean_pairwise_jaccard": float(np.mean(off)) if off else 0.0,
-        "jaccard": jac,
-    }
-
-
-def per_class_active_units(active: np.ndarray, labels: np.ndarray) -> dict[int, list[int]]:
-    """For each class: the units active (h > 0) for more than half of that class's inputs."""
-    out = {}
-    for c in np.unique(labels):
-        freq = active[labels == c].mean(axis=0)
-        out[int(c)] = [int(u) for u in np.flatnonzero(freq > 0.5)]
-    return out
-
-
-def jaccard_matrix(sets: dict[int, list[int]]) -> list[list[float]]:
-    """``|A ∩ B| / |A ∪ B|`` between every pair of classes' sets (1 on the diagonal; 0 if both empty)."""
-    keys = sorted(sets)
-    ss = [set(sets[k]) for k in keys]
-    mat = []
-    for a in ss:
-        row = []
-        for b in ss:
-            union = len(a | b)
-            row.append(len(a & b) / union if union else (1.0 if a is b else 0.0))
-        mat.append(row)
-    return mat
-
-
-@torch.no_grad()
-def calibration_stats(model: DenseAutoencoder, x: np.ndarray) -> dict[str, Any]:
-    """Percentiles of the positive hidden activations and positive inputs on ``x``."""
-    xt = torch.from_numpy(x)
-    h = model.encode(xt)
-    levels = torch.tensor(CALIBRATION_PERCENTILES, dtype=torch.float64)
-
-    def pct(values: torch.Tensor) -> torch.Tensor:
-        values = values[values > 0].double()
-        if values.numel() == 0:
-            return torch.zeros(len(levels), dtype=torch.float64)
-        return torch.from_numpy(np.percentile(values.numpy(), levels.numpy())).to(torch.float64)
-
-    return {"percentiles": levels, "hidden": pct(h), "input": pct(xt), "num_samples": int(x.shape[0])}
-
-
-def checkpoint_payload(kind: str, model: DenseAutoencoder, config: TrainConfig, train_ds: Dataset,
-                       metrics: dict[str, Any]) -> dict[str, Any]:
-    """The checkpoint dictionary of :mod:`neurosim.checkpoint` for one trained model."""
-    sparse = isinstance(model, SparseAutoencoder)
-    cfg = {
-        "input_dim": model.input_dim,
-        "hidden": model.hidden,
-        "gate": model.gate_kind,
-        "weight_sparsity": config.weight_sparsity if sparse else 0.0,
-        "active_fraction": config.active_fraction if sparse else None,
-        "output_activation": "sigmoid",
-        "hidden_activation": "relu",
-        "dataset": train_ds.name,
-        "data_note": train_ds.note,
-        "image_shape": list(train_ds.image_shape),
-        "seed": config.seed,
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "lr": config.lr if sparse or config.dense_lr is None else config.dense_lr,
-        "neurosim_version": __version__,
-        "test_mse": float(metrics["test_mse"]),
-        "weight_density": float(metrics["weight_density"]),
-        "activation_density": float(metrics["activation_density"]),
-        "macs_per_inference": float(metrics["macs_per_inference"]),
-    }
-    if sparse:
-        cfg.update({"prune_scope": config.prune_scope, "prune_begin": config.prune_begin,
-                    "prune_end": config.prune_end, "encoder_share": config.encoder_share,
-                    "gate_gain": config.gate_gain, "gate_margin": config.gate_margin,
-                    "activity_penalty": config.activity_penalty})
-        state = model.export_state()
-        masks = {k: v.detach().clone() for k, v in model.masks().items()}
-    else:
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        masks = {}
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "model": kind,
-        "config": cfg,
-        "state_dict": state,
-        "calibration": calibration_stats(model, train_ds.x),
-    }
-    if masks:
-        payload["masks"] = masks
-    return payload
-
-
-def save_run(result: TrainResult, out: str | Path, plots: bool = True) -> dict[str, Path]:
-    """Write checkpoints, ``metrics.json`` and (optionally) the PNG plots into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for kind in MODEL_KINDS:
-        written[kind] = save_checkpoint(result.checkpoints[kind], out / f"{kind}.pt")
-    if plots:
-        from neurosim.training.plots import write_plots
-
-        written.update(write_plots(result, out))
-        result.metrics["plots"] = {k: str(v.name) for k, v in written.items() if k not in MODEL_KINDS}
-    written["metrics"] = write_json(result.metrics, out / "metrics.json")
-    return written
-
-
-#: the issue's bars: (name, metric path, comparison, threshold, datasets it applies to)
-BARS = (
-    ("sparse weight density <= 0.10", ("sparse", "weight_density"), "<=", 0.10, ("digits", "mnist")),
-    ("sparse activation density <= 0.10", ("sparse", "activation_density"), "<=", 0.10, ("digits", "mnist")),
-    ("MACs >= 20x fewer than same-shape dense", ("comparisons", "mac_reduction_vs_dense"), ">=", 20.0,
-     ("digits", "mnist")),
-    ("small_dense MSE >= 2x sparse MSE (iso-compute)", ("comparisons", "mse_ratio_small_dense_to_sparse"), ">=",
-     2.0, ("digits", "mnist")),
-    ("sparse test MSE <= 0.006", ("sparse", "test_mse"), "<=", 0.006, ("digits",)),
-    ("mean pairwise Jaccard <= 0.5", ("sparse", "mean_pairwise_jaccard"), "<=", 0.5, ("digits",)),
-)
-
-
-def check_bars(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's bars that apply to this run's dataset, with the measured value and verdict."""
-    rows = []
-    for name, (section, key), op, bar, datasets in BARS:
-        if metrics.get("dataset") not in datasets:
-            continue
-        value = float(metrics[section][key])
-        ok = value <= bar if op == "<=" else value >= bar
-        rows.append({"bar": name, "value": value, "threshold": bar, "op": op, "met": bool(ok)})
-    return rows
-
-
-def summary_lines(metrics: dict[str, Any]) -> list[str]:
-    """A short human summary of a run (what ``neurosim train`` prints)."""
-    d, s, sd, c = metrics["dense"], metrics["sparse"], metrics["small_dense"], metrics["comparisons"]
-    lines = [
-        f"dataset {metrics['dataset']}: {metrics['num_train']} train / {metrics['num_test']} test images "
-        f"({metrics['data_note']})",
-        f"{'model':<12} {'H':>5} {'test MSE':>9} {'w-density':>9} {'active':>7} {'MACs/inference':>15}",
-    ]
-    for kind, m in (("dense", d), ("sparse", s), ("small_dense", sd)):
-        lines.append(f"{kind:<12} {m['hidden']:>5} {m['test_mse']:>9.5f} {m['weight_density']:>9.3f} "
-                     f"{m['activation_density']:>7.3f} {m['macs_per_inference']:>15,.0f}")
-    lines.append(f"sparse vs same-shape dense: {c['mac_reduction_vs_dense']:.1f}x fewer MACs, "
-                 f"MSE ratio {c['mse_ratio_sparse_to_dense']:.2f}")
-    lines.append(f"iso-compute: small_dense MSE / sparse MSE = {c['mse_ratio_small_dense_to_sparse']:.2f} "
-                 f"(small_dense H={sd['hidden']}, {c['macs_ratio_small_dense_to_sparse']:.2f}x the sparse MACs; "
-                 f"PCA with {sd['hidden']} components: MSE "
-                 f"{metrics['iso_compute']['pca_test_mse_at_small_dense_hidden']:.5f})")
-    lines.append(f"class overlap: mean pairwise Jaccard {s['mean_pairwise_jaccard']:.3f}; "
-                 f"training took {metrics['train_time_s']:.1f} s on {metrics['threads']} thread(s)")
-    for row in metrics.get("bars", []):
-        lines.append(f"  [{'ok' if row['met'] else 'MISSED'}] {row['bar']}: {row['value']:.4g}")
-    return lines

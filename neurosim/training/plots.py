@@ -9,7 +9,8 @@ Four figures, each with a title, labelled axes with units and a one-line caption
     The same test digits (the first of each class) as input and as reconstructed by each model.
 ``hidden_activity.png``
     Sparse model: firing frequency of every hidden unit for every digit class (class x unit
-    heatmap); units ordered by the class they fire for most, then by how selectively.
+    heatmap); units in :func:`neurosim.training.metrics.unit_order` (by preferred class, then
+    by firing frequency; silent units last), the order of the live view and the demo report.
 ``class_overlap.png``
     Jaccard overlap between classes' active-unit sets (units active for > 50 % of a class).
 """
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from neurosim.training.loop import TrainResult
+from neurosim.training.metrics import firing_frequency, unit_order
+from neurosim.training.results import TrainResult
 
 COLORS = {"dense": "#1f77b4", "sparse": "#d62728", "small_dense": "#7f7f7f"}
 LABELS = {"dense": "dense (same shape)", "sparse": "sparse", "small_dense": "small dense (iso-compute)"}
@@ -46,27 +46,7 @@ def _save(fig, path: Path, caption: str) -> Path:
     return path
 
 
-def class_unit_frequency(active: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Firing frequency per (class, unit), shape (C, H), and the class labels (C,)."""
-    classes = np.unique(labels)
-    return np.stack([active[labels == c].mean(axis=0) for c in classes]), classes
-
-
-def unit_order(freq: np.ndarray) -> np.ndarray:
-    """Units sorted by preferred class (argmax over classes), then by selectivity (descending).
-
-    Selectivity = the preferred class's frequency minus the mean over the other classes; units
-    that never fire go last.
-    """
-    pref = freq.argmax(axis=0)
-    top = freq.max(axis=0)
-    others = (freq.sum(axis=0) - top) / max(freq.shape[0] - 1, 1)
-    selectivity = top - others
-    silent = top == 0
-    return np.lexsort((-selectivity, pref, silent))
-
-
-def plot_training_curves(result: "TrainResult", path: Path) -> Path:
+def plot_training_curves(result: TrainResult, path: Path) -> Path:
     plt = _pyplot()
     m = result.metrics
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
@@ -102,7 +82,7 @@ def plot_training_curves(result: "TrainResult", path: Path) -> Path:
     return _save(fig, path, caption)
 
 
-def plot_reconstructions(result: "TrainResult", path: Path) -> Path:
+def plot_reconstructions(result: TrainResult, path: Path) -> Path:
     import torch
 
     plt = _pyplot()
@@ -136,24 +116,25 @@ def plot_reconstructions(result: "TrainResult", path: Path) -> Path:
     return _save(fig, path, caption)
 
 
-def _sparse_activity(result: "TrainResult") -> tuple[np.ndarray, np.ndarray]:
+def _sparse_activity(result: TrainResult) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     with torch.no_grad():
         h = result.models["sparse"].encode(torch.from_numpy(result.test.x))
-    return class_unit_frequency((h > 0).numpy(), result.test.y)
+    classes = np.unique(result.test.y)
+    return firing_frequency((h > 0).numpy(), result.test.y, classes), classes
 
 
-def plot_hidden_activity(result: "TrainResult", path: Path) -> Path:
+def plot_hidden_activity(result: TrainResult, path: Path) -> Path:
     plt = _pyplot()
     freq, classes = _sparse_activity(result)
-    order = unit_order(freq)
+    order, _ = unit_order(freq)
     fig, ax = plt.subplots(figsize=(12, 4.4))
     im = ax.imshow(freq[:, order], aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
     ax.set_yticks(range(len(classes)))
     ax.set_yticklabels([str(int(c)) for c in classes])
     ax.set_ylabel("digit class")
-    ax.set_xlabel("hidden unit (sorted by preferred class, then selectivity; index)")
+    ax.set_xlabel("hidden unit (grouped by preferred class, most frequent first; silent units last)")
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("firing frequency (fraction of class inputs, h > 0)")
     m = result.metrics["sparse"]
@@ -165,7 +146,7 @@ def plot_hidden_activity(result: "TrainResult", path: Path) -> Path:
     return _save(fig, path, caption)
 
 
-def plot_class_overlap(result: "TrainResult", path: Path) -> Path:
+def plot_class_overlap(result: TrainResult, path: Path) -> Path:
     plt = _pyplot()
     m = result.metrics["sparse"]
     jac = np.asarray(m["jaccard"])
@@ -199,7 +180,7 @@ PLOTS = {
 }
 
 
-def write_plots(result: "TrainResult", out: str | Path) -> dict[str, Path]:
+def write_plots(result: TrainResult, out: str | Path) -> dict[str, Path]:
     """Write every figure of :data:`PLOTS` into ``out``; return name -> path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
