@@ -61,11 +61,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurosim.errors import CheckpointError, ConversionError, ValidationError
+from neurosim.mathutil import OUTPUT_ACTIVATIONS, output_activation
 from neurosim.network import Connection, Layer, SpikingNetwork
 
 CODINGS = ("rate", "graded")
 INPUT_ENCODINGS = {"rate": ("regular", "bernoulli"), "graded": ("graded",)}
-OUTPUT_ACTIVATIONS = ("sigmoid", "identity", "relu")
 DEFAULT_PERCENTILE = 99.9
 DEFAULT_PAYLOAD_BITS = 8
 CONVERTER_VERSION = 1
@@ -99,7 +99,7 @@ class AnnModel:
             a = np.maximum(a @ w.T + b, 0.0)
             hidden.append(a)
         z = a @ self.weights[-1].T + self.biases[-1]
-        return hidden, _activation(z, self.output_activation)
+        return hidden, output_activation(z, self.output_activation)
 
 
 # ----------------------------------------------------------------------------------------
@@ -431,7 +431,7 @@ def ann_forward_from_network(network: SpikingNetwork, x: np.ndarray) -> tuple[li
         hidden.append(a)
     out = network.layers[-1]
     z = out.params["scale"] * (a @ out.connection.weight.T + out.connection.bias)
-    return hidden, _activation(z, out.options.get("activation", "identity"))
+    return hidden, output_activation(z, out.options.get("activation", "identity"))
 
 
 def ann_macs(network: SpikingNetwork, x: np.ndarray) -> dict[str, float]:
@@ -449,14 +449,6 @@ def ann_macs(network: SpikingNetwork, x: np.ndarray) -> dict[str, float]:
     for l, a in enumerate(acts):
         effective += float(((a != 0) @ network.fan_out(l)).mean())
     return {"dense": float(dense), "weights": float(nonzero), "effective": effective}
-
-
-def _activation(z: np.ndarray, name: str) -> np.ndarray:
-    if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    return z
 
 
 __all__ = ["AnnModel", "load_ann", "calibration_scales", "convert", "convert_file", "ann_forward_from_network",
