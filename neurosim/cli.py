@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"--debug shows the traceback): {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
             return 1
     for w in caught:  # the command succeeded: its warnings are worth reading
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        print(f"neurosim {args.command}: warning: {one_line(w.message)}", file=sys.stderr)
     return int(result or 0)
 
 

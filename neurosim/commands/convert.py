@@ -14,85 +14,82 @@ strict and the neurosim network on ``--fidelity-samples`` test samples of ``--da
 """
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
+from neurosim import defaults
 from neurosim.errors import ValidationError
 
 
 def register(subparsers) -> None:
-    from converters.ann_to_snn import CODINGS, DEFAULT_PAYLOAD_BITS, DEFAULT_PERCENTILE, OUTPUT_ACTIVATIONS
+    from converters.ann_to_snn import CODINGS, OUTPUT_ACTIVATIONS
     from neurosim.data import DATASETS
 
     p = subparsers.add_parser("convert", help="convert a checkpoint into a spiking network (NIR)",
-                              description=__doc__.splitlines()[0])
+                              description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("checkpoint", help="neurosim checkpoint (.pt) or a PyTorch state dict of Linear layers")
     p.add_argument("-o", "--out", required=True, help="output NIR file (NET.nir); NET.json is written beside it")
-    p.add_argument("--coding", choices=CODINGS, default="rate",
-                   help="rate: integrate-and-fire spike counts; graded: sigma-delta neurons with integer payloads")
-    p.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE,
+    p.add_argument("--coding", choices=CODINGS, default=defaults.CODING,
+                   help="rate: integrate-and-fire neurons, values as spike counts over T steps; graded: "
+                        "sigma-delta neurons sending integer payloads (default %(default)s)")
+    p.add_argument("--percentile", type=float, default=defaults.CALIBRATION_PERCENTILE,
                    help="normalisation percentile of positive activations (default %(default)s)")
-    p.add_argument("--calibration", type=int, metavar="N",
-                   help="calibrate on N training samples of --dataset instead of the checkpoint's statistics")
-    p.add_argument("--dataset", choices=DATASETS, default="digits", help="calibration dataset (default digits)")
-    p.add_argument("--data-dir", help="folder with the MNIST IDX files (for --dataset mnist)")
-    p.add_argument("--layers", help="comma-separated state-dict layer names in forward order (plain state dicts)")
-    p.add_argument("--payload-bits", type=int, default=DEFAULT_PAYLOAD_BITS,
-                   help="graded coding: payload resolution in bits (default %(default)s)")
-    p.add_argument("--input-encoding", choices=("regular", "bernoulli", "graded"),
-                   help="rate coding: regular (default) or bernoulli spike trains; graded coding: graded")
-    p.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS,
+    p.add_argument("--calibration", type=int, metavar="N", default=None,
+                   help="calibrate on N training samples of --dataset instead of the checkpoint's statistics "
+                        f"(default: the stored statistics; {defaults.CALIBRATION_SAMPLES} samples for plain "
+                        "state dicts)")
+    p.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="the model's dataset, for calibration and recorded in the network for later stages "
+                        f"(default: the checkpoint's own, else {defaults.DATASET})")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="folder with the MNIST IDX files (default: the folder of the checkpoint's training run)")
+    p.add_argument("--layers", default=None,
+                   help="comma-separated state-dict layer names in forward order (plain state dicts; "
+                        "default: the order of the keys)")
+    p.add_argument("--payload-bits", type=int, default=defaults.PAYLOAD_BITS,
+                   help="graded coding: payload bits at the calibration percentile; larger activations are "
+                        "sent as wider payloads, never clipped (default %(default)s)")
+    p.add_argument("--input-encoding", choices=("regular", "bernoulli", "graded"), default=None,
+                   help="rate coding: regular or bernoulli spike trains; graded coding: graded "
+                        "(default: regular for rate, graded for graded)")
+    p.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS, default=None,
                    help="output nonlinearity (default: the checkpoint's; sigmoid for plain state dicts)")
-    p.add_argument("--v-init", type=float, default=0.5, help="rate coding: initial membrane in thresholds")
-    p.add_argument("--dt", type=float, default=1e-3, help="timestep in seconds (default %(default)s)")
+    p.add_argument("--v-init", type=float, default=defaults.V_INIT,
+                   help="rate coding: initial membrane in thresholds (default %(default)s)")
+    p.add_argument("--dt", type=float, default=defaults.DT_S, metavar="SECONDS",
+                   help="timestep in seconds (default %(default)s)")
     p.add_argument("--nir-strict", action="store_true",
                    help="write the closest standard-NIR equivalent (for snnTorch & co.), print what changed "
-                        "and measure the fidelity cost")
+                        "and measure the fidelity cost (default: neurosim's NIR with its metadata)")
     p.add_argument("--fidelity-samples", type=int, default=300, metavar="N",
                    help="--nir-strict: test samples for the fidelity cost (default %(default)s)")
-    p.add_argument("--fidelity-timesteps", type=int, default=32, metavar="T",
+    p.add_argument("--fidelity-timesteps", type=int, default=defaults.TIMESTEPS, metavar="T",
                    help="--nir-strict: timesteps for the fidelity cost (default %(default)s)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from converters.ann_to_snn import convert_file
-    from converters.nir_io import write_network
+    from neurosim.pipeline import convert, describe_network
 
     out = Path(args.out)
     if out.suffix in (".json",):
         raise ValidationError(f"{out}: the output is a NIR file (use NET.nir); NET.json is written beside it")
     layers = args.layers.split(",") if args.layers else None
-    net, ann = convert_file(args.checkpoint, args.coding, layers=layers, output_activation=args.output_activation,
-                            calibration=args.calibration, dataset=args.dataset, data_dir=args.data_dir,
-                            percentile=args.percentile, payload_bits=args.payload_bits,
-                            input_encoding=args.input_encoding, v_init=args.v_init, dt_s=args.dt)
-    summary = describe(net, out)
+    result = convert(args.checkpoint, args.coding, layers=layers, output_activation=args.output_activation,
+                     calibration=args.calibration, dataset=args.dataset, data_dir=args.data_dir,
+                     percentile=args.percentile, payload_bits=args.payload_bits,
+                     input_encoding=args.input_encoding, v_init=args.v_init, dt_s=args.dt)
+    net = result.network
+    result.summary = describe_network(net, out)
     strict = None
     if args.nir_strict:
         strict = strict_report(net, args)
-        summary["nir_strict"] = strict
-    json_path = out.with_suffix(".json")
-    tmp_json = json_path.with_name(json_path.name + ".tmp")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_json.write_text(json.dumps(summary, indent=2))
-    try:
-        if args.nir_strict:
-            from converters.nir_strict import write_strict
-
-            write_strict(net, out)
-        else:
-            write_network(net, out)
-    except BaseException:
-        tmp_json.unlink(missing_ok=True)
-        raise
-    os.replace(tmp_json, json_path)
-    print(human(summary))
+        result.summary["nir_strict"] = strict
+    result.save(out, strict=args.nir_strict)
+    print(human(result.summary))
     if strict is not None:
         print(strict_human(strict))
-    print(f"wrote {out} and {json_path}")
+    print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0
 
 
@@ -102,10 +99,11 @@ def strict_report(net, args) -> dict[str, Any]:
     from neurosim.data import load_dataset
 
     _, changes = strict_network(net)  # refuses what has no standard equivalent, before any simulation
-    if args.fidelity_samples <= 0 or args.fidelity_timesteps < len(net.layers):
-        raise ValidationError(f"--fidelity-samples must be positive and --fidelity-timesteps at least "
-                              f"{len(net.layers)}, got {args.fidelity_samples} and {args.fidelity_timesteps}")
-    data = load_dataset(args.dataset, "test", args.data_dir).subset(args.fidelity_samples)
+    if args.fidelity_samples <= 0:
+        raise ValidationError(f"--fidelity-samples must be positive, got {args.fidelity_samples}")
+    defaults.check_timesteps(args.fidelity_timesteps, len(net.layers), "--fidelity-timesteps")
+    meta = net.metadata
+    data = load_dataset(meta.get("dataset", defaults.DATASET), "test", meta.get("data_dir")).subset(args.fidelity_samples)
     cost = fidelity_cost(net, data.x.astype("float64"), args.fidelity_timesteps)
     cost["dataset"] = f"{data.name} test"
     return {"standard_nodes_only": True, "changes": changes, "fidelity": cost}
@@ -127,18 +125,6 @@ def strict_human(strict: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def describe(net, out: Path) -> dict[str, Any]:
-    """Plain summary of a converted network (written as NET.json)."""
-    s = net.summary()
-    meta = net.metadata
-    total = sum(l.get("synapses", 0) for l in s["layers"])
-    nonzero = sum(l.get("nonzero_synapses", 0) for l in s["layers"])
-    return {"format": "neurosim.convert", "nir": str(out), "coding": meta.get("coding"), "model": meta.get("model"),
-            "source": meta.get("source"), "shape": [l["size"] for l in s["layers"]],
-            "synapses": total, "nonzero_synapses": nonzero,
-            "weight_density": nonzero / total if total else None, **s}
-
-
 def human(summary: dict[str, Any]) -> str:
     meta = summary["metadata"]
     cal = meta.get("calibration", {})
@@ -152,7 +138,14 @@ def human(summary: dict[str, Any]) -> str:
              f"({cal.get('num_samples')} samples); scales input, hidden: {scales}"]
     if meta.get("gate") == "threshold":
         lines.append("  gate: learned thresholds reproduced as negative bias currents")
-    if summary["coding"] == "graded":
-        lines.append(f"  payloads: {meta.get('payload_bits')} bits (step {meta.get('payload_step'):.4g} of the "
-                     f"scale); largest calibration activation needs {max(meta.get('max_payload_int', [0]))}")
+    if summary.get("dataset"):
+        where = f" in {summary['data_dir']}" if summary.get("data_dir") else ""
+        lines.append(f"  data: {summary['dataset']}{where} (recorded in the network: later stages use it)")
+    pay = summary.get("payloads")
+    if pay:
+        widened = pay["bits_needed"] > pay["bits"]
+        lines.append(f"  payloads: {pay['bits']} bits (step {pay['step']:.4g} of the scale) cover activations up to "
+                     f"the calibration percentile; larger ones are widened, never clipped: the largest calibration "
+                     f"activation is payload {pay['max_calibration_payload_int']}, "
+                     + (f"which needs {pay['bits_needed']} bits" if widened else f"within {pay['bits']} bits"))
     return "\n".join(lines)

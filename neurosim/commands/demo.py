@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 
+from neurosim import defaults
 from neurosim.errors import ValidationError
+
+#: layers of a converted autoencoder: input, hidden, output
+AUTOENCODER_DEPTH = 3
 
 
 def register(subparsers) -> None:
@@ -30,8 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="held-out test digits to simulate (default: all 359)")
-    p.add_argument("--timesteps", type=int, default=32, metavar="T",
-                   help="timesteps of the main simulations (default 32)")
+    p.add_argument("--timesteps", type=int, default=defaults.TIMESTEPS, metavar="T",
+                   help="timesteps of the main simulations (default %(default)s)")
     p.add_argument("--cross-check-samples", type=int, default=10, metavar="N",
                    help="test digits simulated on Brian2 and Lava as a cross-check (default 10; 0 skips it)")
     p.add_argument("--run", default=None, metavar="RUN",
@@ -40,7 +44,7 @@ def register(subparsers) -> None:
                    help="serve a live view of training on http://127.0.0.1:PORT/ (see neurosim train --live)")
     p.add_argument("--live-port", type=int, default=8765, metavar="PORT",
                    help="port of the live view (default 8765; 0 picks a free one)")
-    p.add_argument("--quiet", action="store_true", help="no training progress bar")
+    p.add_argument("--quiet", action="store_true", help="no training progress bar (default: show it)")
     p.set_defaults(func=run)
 
 
@@ -49,18 +53,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.samples is not None and args.samples <= 0:
         raise ValidationError(f"--samples must be a positive number of test digits, got {args.samples}")
-    if args.timesteps < 3:
-        raise ValidationError(f"--timesteps must be at least 3 (the network depth), got {args.timesteps}")
+    defaults.check_timesteps(args.timesteps, AUTOENCODER_DEPTH, "--timesteps")
     if args.cross_check_samples < 0:
         raise ValidationError(f"--cross-check-samples must be >= 0, got {args.cross_check_samples}")
     from neurosim.commands.train import check_out_dir
 
     check_out_dir(args.out)
-    extra = ["--live", "--live-port", str(args.live_port)] if args.live else []
-    if args.quiet:
-        extra.append("--quiet")
     ctx = run_demo(args.out, epochs=args.epochs, hidden=args.hidden, seed=args.seed, samples=args.samples,
                    timesteps=args.timesteps, cross_check_samples=args.cross_check_samples,
-                   cross_check_timesteps=args.timesteps, run=args.run, train_extra=extra)
+                   cross_check_timesteps=args.timesteps, run=args.run, progress=not args.quiet,
+                   live_port=args.live_port if args.live else None)
     print(demo_summary_text(ctx))
     return 0 if ctx.ok("report") else 1

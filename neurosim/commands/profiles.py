@@ -1,7 +1,7 @@
 """``neurosim profiles``: the hardware targets, every figure with its source and confidence.
 
-Prints each bundled profile (or the ones named with ``--profile``, names or TOML paths) and
-writes the same as JSON (``--json FILE``, default ``results/profiles.json``). ``--brief``
+Prints each bundled profile (or the ones named with ``--profile``, names or TOML paths);
+``-o FILE`` also writes the listing as JSON (nothing is written without it). ``--brief``
 prints one line per profile.
 """
 from __future__ import annotations
@@ -17,10 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", "-p", action="append", default=None, metavar="NAME|PATH",
                    help="show only these profiles (repeatable; default: all bundled ones)")
-    p.add_argument("--format", "-f", choices=("text", "json"), default="text", help="output format")
-    p.add_argument("--brief", action="store_true", help="one line per profile")
-    p.add_argument("--json", metavar="FILE", default="results/profiles.json",
-                   help="where to write the JSON listing (default: results/profiles.json)")
+    p.add_argument("--format", "-f", choices=("text", "json"), default="text",
+                   help="printed format (default %(default)s)")
+    p.add_argument("--brief", action="store_true", help="one line per profile (default: every figure)")
+    p.add_argument("-o", "--out", "--json", dest="out", metavar="FILE", default=None,
+                   help="also write the JSON listing to FILE (default: write nothing)")
     p.set_defaults(func=run)
 
 
@@ -61,11 +62,12 @@ def format_profiles(summaries: list[dict], brief: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from neurosim.hardware import load_profiles
-    from neurosim.reporting.energy_report import write_atomic
+    from neurosim.fileio import write_atomic
 
     summaries = [p.summary() for p in load_profiles(args.profile or ["all"])]
     text = json.dumps(summaries, indent=2) + "\n"
     sys.stdout.write(text if args.format == "json" else format_profiles(summaries, args.brief))
-    write_atomic(Path(args.json), text)
-    print(f"JSON listing written to {args.json}", file=sys.stderr)
+    if args.out:
+        write_atomic(Path(args.out), text)
+        print(f"JSON listing written to {args.out}", file=sys.stderr)
     return 0

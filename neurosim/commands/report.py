@@ -28,11 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="hardware profile name or TOML path; repeat for several, 'all' for every bundled one "
                         "(default: all)")
     p.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default: text)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of printing it")
-    p.add_argument("--json", metavar="FILE", help="where to write the JSON estimates "
-                                                  "(default: beside -o FILE, else beside the first record)")
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write the report to FILE instead of printing it (default: print)")
+    p.add_argument("--json", metavar="FILE", default=None,
+                   help="where to write the JSON estimates (default: beside -o FILE, else beside the first record)")
     p.add_argument("--strict", action="store_true",
-                   help="fail (exit 2) when a network does not fit a profile instead of flagging it")
+                   help="fail (exit 2) when a network does not fit a profile instead of flagging it "
+                        "(default: flag it and estimate anyway)")
     from neurosim.commands.simulate import add_input_options
 
     group = p.add_argument_group("when an ACT is a NIR file (simulated on the reference engine first)")
@@ -68,17 +70,18 @@ def default_json_path(records: list[str], output: str | None, fmt: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurosim.activity import load_record
-    from neurosim.hardware import estimate, load_profiles
-    from neurosim.reporting.energy_report import format_report, to_json, write_atomic
+    from neurosim.fileio import write_atomic
+    from neurosim.hardware.profile import load_profiles
+    from neurosim.pipeline import estimate, load_record, report
+    from neurosim.results import Estimates
+
+    from neurosim.commands.simulate import record_from_args
 
     profiles = load_profiles(args.profile or ["all"])
-    from neurosim.commands.simulate import record_from_network_file
-
-    records = [record_from_network_file(r, args) if is_nir_file(r) else load_record(r) for r in args.records]
-    estimates = [estimate(rec, prof, strict=args.strict, source=str(src))
-                 for rec, src in zip(records, args.records) for prof in profiles]
-    text = format_report(estimates, args.format)
+    records = [record_from_args(r, args) if is_nir_file(r) else load_record(r) for r in args.records]
+    estimates = Estimates([e for rec, src in zip(records, args.records)
+                           for e in estimate(rec, profiles, strict=args.strict, source=str(src))])
+    text = report(estimates, args.format)
     json_path = Path(args.json) if args.json else default_json_path(args.records, args.output, args.format)
     protected = {_stem(r).with_suffix(sfx).resolve() for r in args.records for sfx in (".json", ".npz")}
     for target in filter(None, (args.output, json_path)):
@@ -90,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     if not (args.output and args.format == "json" and Path(args.output) == json_path):
-        write_atomic(json_path, to_json(estimates))
+        estimates.save(json_path)
     print(f"JSON estimates written to {json_path}", file=sys.stderr)
     return 0
+
