@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosim import limits
 from neurosim.errors import DataError, ValidationError
 
 DATASETS = ("digits", "mnist")
@@ -126,6 +127,10 @@ def _mnist(directory: Path, split: str) -> Dataset:
             parts["train"] = pair("train")
         if split in ("test", "all"):
             parts["test"] = pair("t10k")
+        if len({p[0].shape[1:] for p in parts.values()}) > 1:
+            raise DataError(f"{directory}: train images are {'x'.join(map(str, parts['train'][0].shape[1:]))} "
+                            f"but t10k images are {'x'.join(map(str, parts['test'][0].shape[1:]))}; "
+                            "both must have the same size")
         images = np.concatenate([p[0] for p in parts.values()])
         labels = np.concatenate([p[1] for p in parts.values()])
         note = "MNIST standard split (train-* files for training, t10k-* for testing)"
@@ -136,7 +141,11 @@ def _mnist(directory: Path, split: str) -> Dataset:
         images, labels = images[sl], labels[sl]
         note = (f"MNIST t10k only: first {cut} images train, the rest test "
                 "(not the standard MNIST train/test split)")
+    if len(images) == 0:
+        raise DataError(f"{directory}: the MNIST {split} split is empty ({note})")
     h, w = images.shape[1], images.shape[2]
+    if h == 0 or w == 0:
+        raise DataError(f"{directory}: images of size {h}x{w} hold no pixels")
     x = (images.reshape(len(images), h * w) / 255.0).astype(np.float32)
     return Dataset("mnist", split, x, labels.astype(np.int64), (h, w), note)
 
@@ -144,37 +153,64 @@ def _mnist(directory: Path, split: str) -> Dataset:
 def read_idx(path: str | Path, expected_magic: int | None = None) -> np.ndarray:
     """Read one IDX file (raw or gzipped) into a uint8 array of the shape its header gives.
 
-    Raises :class:`DataError` naming the file on a wrong magic number, an unsupported
-    data type, a truncated file, trailing bytes or a corrupt gzip stream.
+    The header is read first; the declared size ``prod(dims)`` is checked against the caps of
+    :mod:`neurosim.limits` and (raw files) the file's size before any data is read, and a
+    gzipped file is decompressed with a bounded read of exactly that many bytes plus one, so a
+    decompression bomb costs no more than the data it claims. Raises :class:`DataError` naming
+    the file on a wrong magic number, an unsupported data type, a truncated file, trailing
+    bytes, a size over the caps or a corrupt gzip stream.
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        size = path.stat().st_size
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+            dims, header = _idx_header(stream, path, expected_magic)
+            expected = 1
+            for d in dims:
+                expected *= d
+            cap = min(limits.max_array_elements(), limits.max_file_bytes())
+            if expected > cap:
+                raise DataError(f"{path}: header declares {'x'.join(map(str, dims))} = {expected:,} values, over the "
+                                f"cap of {cap:,} (NEUROSIM_MAX_ARRAY_ELEMENTS)")
+            if not gzipped and size - header != expected:
+                _size_error(path, dims, expected, size - header)
+            data = stream.read(expected + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: file does not exist") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: corrupt gzip stream ({exc})") from None
-    if len(raw) < 4:
-        raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    magic = int.from_bytes(raw[:4], "big")
-    if raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path}: corrupt gzip stream ({' '.join(str(exc).split()) or type(exc).__name__})") from None
+    if len(data) != expected:
+        _size_error(path, dims, expected, len(data) if len(data) < expected else None)
+    return np.frombuffer(data, dtype=np.uint8, count=expected).reshape(dims)
+
+
+def _idx_header(stream, path: Path, expected_magic: int | None) -> tuple[tuple[int, ...], int]:
+    """``(dims, header bytes)`` of an IDX stream, checked."""
+    head = stream.read(4)
+    if len(head) < 4:
+        raise DataError(f"{path}: too short for an IDX header ({len(head)} bytes)")
+    magic = int.from_bytes(head, "big")
+    if head[0] != 0 or head[1] != 0:
         raise DataError(f"{path}: not an IDX file (bad magic number {magic:#010x})")
     if expected_magic is not None and magic != expected_magic:
         raise DataError(f"{path}: wrong magic number {magic} (expected {expected_magic})")
-    if raw[2] != 0x08:
-        raise DataError(f"{path}: unsupported IDX data type {raw[2]:#04x} (only unsigned bytes, 0x08)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
+    if head[2] != 0x08:
+        raise DataError(f"{path}: unsupported IDX data type {head[2]:#04x} (only unsigned bytes, 0x08)")
+    ndim = head[3]
+    raw_dims = stream.read(4 * ndim)
+    if ndim == 0 or len(raw_dims) < 4 * ndim:
         raise DataError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64))
-    have = len(raw) - header
+    dims = tuple(int.from_bytes(raw_dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+    return dims, 4 + 4 * ndim
+
+
+def _size_error(path: Path, dims, expected: int, have: int | None) -> None:
+    if have is None:
+        raise DataError(f"{path}: unexpected bytes after the {expected} bytes of data declared by its header")
     if have < expected:
         raise DataError(f"{path}: truncated: header declares {'x'.join(map(str, dims))} = {expected} bytes "
                         f"of data, file holds {have}")
-    if have > expected:
-        raise DataError(f"{path}: {have - expected} unexpected bytes after the {expected} bytes of data")
-    return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header).reshape(dims)
+    raise DataError(f"{path}: {have - expected} unexpected bytes after the {expected} bytes of data")

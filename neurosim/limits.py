@@ -7,18 +7,18 @@ decompression bomb, a header declaring 10^9 x 64 values, a zero-strided tensor e
 40,000 x 50,000) ends with a one-line error instead of exhausting memory.
 
 Defaults fit the largest inputs neurosim is used with (MNIST's 60,000 x 784 training images are
-47 MB; a 784-1024-784 checkpoint is 6.4 MB) with two orders of magnitude to spare, and stay far
-below the memory of a laptop. Override any of them with an environment variable of the same
+47 M one-byte values; a 784-1024-784 checkpoint holds 1.6 M weights) and keep the largest single
+array under 0.5 GiB even in float64, far below the memory of a laptop. Override any of them with an environment variable of the same
 name prefixed ``NEUROSIM_`` (for example ``NEUROSIM_MAX_FILE_BYTES=8e9``); values are read at
 each check, so a test or a notebook may set them at run time.
 
 =====================  ===============  ====================================================
 cap                    default          what it bounds
 =====================  ===============  ====================================================
-MAX_FILE_BYTES         2 GiB            bytes read from one file, after decompression
+MAX_FILE_BYTES         1 GiB            bytes read from one file, after decompression
                                         (a gzipped IDX file, an NPZ member, a checkpoint)
-MAX_ARRAY_ELEMENTS     2**28 (268 M)    elements of any one array or tensor
-MAX_TOTAL_ELEMENTS     2**29 (537 M)    elements of all arrays of one file together
+MAX_ARRAY_ELEMENTS     2**26 (67 M)     elements of any one array or tensor
+MAX_TOTAL_ELEMENTS     2**27 (134 M)    elements of all arrays of one file together
 MAX_ZIP_MEMBERS        4096             members of one zip container (NPZ, checkpoint)
 MAX_NESTING            64               nesting depth of containers in a checkpoint/JSON
 MAX_CONTAINER_ITEMS    100,000          items of all containers of one checkpoint together
@@ -29,9 +29,9 @@ from __future__ import annotations
 import os
 
 DEFAULTS: dict[str, int] = {
-    "MAX_FILE_BYTES": 2 * 1024 ** 3,
-    "MAX_ARRAY_ELEMENTS": 2 ** 28,
-    "MAX_TOTAL_ELEMENTS": 2 ** 29,
+    "MAX_FILE_BYTES": 1024 ** 3,
+    "MAX_ARRAY_ELEMENTS": 2 ** 26,
+    "MAX_TOTAL_ELEMENTS": 2 ** 27,
     "MAX_ZIP_MEMBERS": 4096,
     "MAX_NESTING": 64,
     "MAX_CONTAINER_ITEMS": 100_000,
