@@ -37,8 +37,7 @@ Pixels are scaled to [0, 1]; MSE is per pixel on the held-out test split."""
 EPILOG = """\
 examples:
   neurosim train --dataset digits --out results/run1
-  neurosim train --dataset mnist --data-dir DIR --epochs 40 --batch-size 128 \
-      --dense-lr 1e-3 --gate-margin 0.1 --threads 2 --out results/mnist   (as experiments/train_mnist.py)
+  neurosim train --config experiments/train_mnist.toml --data-dir DIR --out results/mnist   (the MNIST run)
   neurosim train --config results/run1/config.toml --out results/run1b   (the same run again)
   neurosim train --config results/run1/config.toml --seed 1 --out results/seed1   (one flag changed)
 outputs: RUN/dense.pt RUN/sparse.pt RUN/small_dense.pt RUN/metrics.json RUN/config.toml RUN/*.png"""
