@@ -23,7 +23,8 @@ def register(subparsers) -> None:
         description="Train dense and sparse autoencoders side by side on the embedded 8x8 digits, convert\n"
                     "them to spiking networks, simulate them, estimate energy and latency on every hardware\n"
                     "profile, and write DIR/report.html (one self-contained file), DIR/report.md and\n"
-                    "DIR/report.json. Stages whose code is not installed are skipped with a note.",
+                    "DIR/report.json. A stage that fails is reported with its error, and the report is\n"
+                    "written from the stages that ran.",
         epilog="examples:\n  neurosim demo                         # results/demo/report.html\n"
                "  neurosim demo --live                  # and watch training on http://127.0.0.1:8765/\n"
                "  neurosim demo --run results/run1      # reuse a finished `neurosim train`",
@@ -39,7 +40,8 @@ def register(subparsers) -> None:
     p.add_argument("--cross-check-samples", type=int, default=10, metavar="N",
                    help="test digits simulated on Brian2 and Lava as a cross-check (default 10; 0 skips it)")
     p.add_argument("--run", default=None, metavar="RUN",
-                   help="reuse the checkpoints of a finished `neurosim train --out RUN` instead of training")
+                   help="reuse the checkpoints of a finished `neurosim train --out RUN` instead of training "
+                        "(default: train afresh)")
     p.add_argument("--live", action="store_true",
                    help="serve a live view of training on http://127.0.0.1:PORT/ (see neurosim train --live)")
     p.add_argument("--live-port", type=int, default=8765, metavar="PORT",

@@ -58,11 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # defaults of the run's settings are None here: a flag overrides the config file only when given
     p.add_argument("--config", metavar="TOML",
                    help="read the run's settings from this file (e.g. a previous run's config.toml); "
-                        "flags given explicitly override it")
+                        "flags given explicitly override it (default: none)")
     p.add_argument("--dataset", choices=("digits", "mnist"),
                    help="digits: scikit-learn's bundled 8x8 digits (offline, default); "
                         "mnist: IDX files from --data-dir")
-    p.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST IDX files (raw or .gz)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder with the MNIST IDX files (raw or .gz); needed for --dataset mnist (default: none)")
     p.add_argument("--out", metavar="RUN", required=True, help="output folder (created if missing)")
     p.add_argument("--hidden", type=int, metavar="H",
                    help=f"hidden units of the dense and sparse models (default {d.hidden})")
