@@ -86,7 +86,7 @@ def sweep(run: Path, timesteps: list[int], percentile: float, payload_bits: int)
                          "spikes": rec.total_spikes / rec.num_samples,
                          "active_fraction": float((counts > 0).mean()), "wall_s": wall}
                 if coding == "rate":
-                    rates = counts / rec.layers[1].timesteps
+                    rates = counts / rec.layers[1].window
                     entry["correlation"] = float(np.corrcoef(rates.ravel(), hidden[0].ravel())[0, 1])
                     entry["unit_mean_correlation"] = float(np.corrcoef(rates.mean(0), hidden[0].mean(0))[0, 1])
                 rows.append(entry)

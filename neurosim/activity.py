@@ -7,6 +7,8 @@ atomically; ``load_record`` reads either path.
 
 Per layer (see :mod:`neurosim.network` for the exact counting rules):
 
+* ``window`` int: ``T_l = T - l``, the steps layer ``l`` is enabled (the record's
+  ``timesteps`` is ``T``). Records written before this name hold it as ``timesteps``.
 * ``spike_counts`` (N, n) int64: spikes (any nonzero message, binary or graded) per sample
   and neuron; zeros for non-spiking layers.
 * ``synaptic_ops`` int: total over all samples of spikes x nonzero outgoing synapses.
@@ -17,7 +19,9 @@ Per layer (see :mod:`neurosim.network` for the exact counting rules):
 ``connections`` holds, per layer l >= 1, the boolean synapse mask (n_l, n_{l-1}) so that
 cost models (crossbar tiles) need no other file. ``outputs`` (N, d_out) are the decoded
 outputs, ``inputs`` (N, d_in) the samples, ``ann_outputs`` the ANN's own reconstruction
-when known. Per-inference figures are totals divided by ``num_samples``.
+when known. ``synaptic_ops`` and ``total_spikes`` are totals over all ``num_samples`` samples;
+``synaptic_ops_per_inference`` and ``spikes_per_inference`` are those totals divided by
+``num_samples``.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ class LayerActivity:
     name: str
     kind: str
     size: int
-    timesteps: int  # T_l, the layer's enabled window
+    window: int  # T_l = T - l: steps the layer is enabled
     spike_counts: np.ndarray
     synaptic_ops: int
     neuron_updates: int
@@ -56,7 +60,7 @@ class LayerActivity:
         n = max(num_samples, 1)
         active = (self.spike_counts > 0).mean() if self.spike_counts.size else 0.0
         return {
-            "name": self.name, "kind": self.kind, "size": self.size, "timesteps": self.timesteps,
+            "name": self.name, "kind": self.kind, "size": self.size, "window": self.window,
             "total_spikes": self.total_spikes, "synaptic_ops": int(self.synaptic_ops),
             "neuron_updates": int(self.neuron_updates), "active_neuron_updates": int(self.active_neuron_updates),
             "spikes_per_inference": self.total_spikes / n, "synaptic_ops_per_inference": self.synaptic_ops / n,
@@ -104,11 +108,23 @@ class ActivityRecord:
 
     @property
     def synaptic_ops(self) -> int:
+        """Total synaptic operations over all ``num_samples`` samples."""
         return int(sum(layer.synaptic_ops for layer in self.layers))
 
     @property
     def total_spikes(self) -> int:
+        """Total spikes over all samples and layers."""
         return int(sum(layer.total_spikes for layer in self.layers))
+
+    @property
+    def synaptic_ops_per_inference(self) -> float:
+        """``synaptic_ops / num_samples``."""
+        return self.synaptic_ops / max(self.num_samples, 1)
+
+    @property
+    def spikes_per_inference(self) -> float:
+        """``total_spikes / num_samples``."""
+        return self.total_spikes / max(self.num_samples, 1)
 
     def layer(self, name: str) -> LayerActivity:
         for layer in self.layers:
@@ -149,7 +165,7 @@ class ActivityRecord:
             arrays[f"connection{i + 1}_mask"] = np.asarray(mask, dtype=bool)
         meta = self.summary()
         meta["layer_fields"] = [
-            {"name": l.name, "kind": l.kind, "size": l.size, "timesteps": l.timesteps,
+            {"name": l.name, "kind": l.kind, "size": l.size, "window": l.window,
              "synaptic_ops": int(l.synaptic_ops), "neuron_updates": int(l.neuron_updates),
              "active_neuron_updates": int(l.active_neuron_updates)} for l in self.layers]
         npz_path, json_path = stem.with_suffix(".npz"), stem.with_suffix(".json")
@@ -184,7 +200,8 @@ def load_record(path: str | Path) -> ActivityRecord:
         layers = []
         for i, lf in enumerate(meta["layer_fields"]):
             layers.append(LayerActivity(
-                name=lf["name"], kind=lf["kind"], size=int(lf["size"]), timesteps=int(lf["timesteps"]),
+                name=lf["name"], kind=lf["kind"], size=int(lf["size"]),
+                window=int(lf["window"] if "window" in lf else lf["timesteps"]),  # older records: timesteps
                 spike_counts=arrays[f"layer{i}_spike_counts"], synaptic_ops=int(lf["synaptic_ops"]),
                 neuron_updates=int(lf["neuron_updates"]), active_neuron_updates=int(lf["active_neuron_updates"]),
                 fan_out=arrays[f"layer{i}_fan_out"]))

@@ -401,7 +401,7 @@ def fidelity(record: Any, ann_hidden: list[np.ndarray]) -> list[dict[str, Any]]:
     out = []
     for layer, h in zip(record.layers[1:-1], ann_hidden):
         counts = layer.spike_counts
-        rates = counts / max(_window(layer), 1)
+        rates = counts / max(layer.window, 1)
         entry = {"layer": layer.name, "snn_active_fraction": float((counts > 0).mean()),
                  "ann_active_fraction": float((h > 0).mean())}
         if layer.kind != "sigma_delta" and rates.std() > 0 and h.std() > 0:  # graded counts are not rates
@@ -411,11 +411,6 @@ def fidelity(record: Any, ann_hidden: list[np.ndarray]) -> list[dict[str, Any]]:
                 entry["unit_mean_correlation"] = float(np.corrcoef(mu_r, mu_h)[0, 1])
         out.append(entry)
     return out
-
-
-def _window(layer: Any) -> int:
-    """A layer's enabled window ``T_l = T - l`` in steps."""
-    return int(getattr(layer, "window", None) or getattr(layer, "timesteps"))
 
 
 # ------------------------------------------------------------------------------ estimate, report

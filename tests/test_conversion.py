@@ -141,7 +141,7 @@ def test_percentile_100_on_the_calibration_data_never_saturates(ckpt_dir, x_test
     hidden, _ = ann_forward_from_network(net, x_test)
     assert hidden[0].max() == pytest.approx(1.0)  # the largest activation is exactly one threshold
     rec = simulate(net, x_test, 64)
-    rates = rec.layers[1].spike_counts / rec.layers[1].timesteps
+    rates = rec.layers[1].spike_counts / rec.layers[1].window
     assert rates.max() <= 1.0
     # rate code of the normalised activation: |rate - h| <= ~1/T_l (rounding) plus input-rate noise
     assert np.abs(rates - hidden[0]).max() < 0.1

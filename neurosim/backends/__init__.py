@@ -90,7 +90,7 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
         fan_out = network.fan_out(l)
         window = int(timesteps) - l
         layers.append(LayerActivity(
-            name=layer.name, kind=layer.kind, size=layer.size, timesteps=window, spike_counts=counts,
+            name=layer.name, kind=layer.kind, size=layer.size, window=window, spike_counts=counts,
             synaptic_ops=int(counts.sum(axis=0, dtype=np.int64) @ fan_out), neuron_updates=n_samples * layer.size * window,
             active_neuron_updates=int(result.active_updates[l]), fan_out=fan_out))
     return ActivityRecord(

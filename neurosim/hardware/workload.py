@@ -167,7 +167,7 @@ class Workload:
             prev, cur = record.layers[l - 1], record.layers[l]
             mask = record.connections[l - 1] if l - 1 < len(record.connections) else None
             layers.append(WorkloadLayer(
-                name=cur.name, kind=cur.kind, n_in=prev.size, n_out=cur.size, timesteps=cur.timesteps,
+                name=cur.name, kind=cur.kind, n_in=prev.size, n_out=cur.size, timesteps=cur.window,
                 mask=mask, in_active=np.asarray(prev.spike_counts) > 0,
                 synops_in=prev.synaptic_ops / n, spikes_in=prev.total_spikes / n, spikes_out=cur.total_spikes / n,
                 updates=cur.neuron_updates / n, active_updates=cur.active_neuron_updates / n))
