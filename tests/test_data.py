@@ -12,8 +12,6 @@ from neurosim.cli import main
 from neurosim.data import load_dataset, read_idx
 from neurosim.errors import DataError, ValidationError
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
 
 def idx_bytes(array: np.ndarray, magic_type: int = 0x08) -> bytes:
     """An IDX file: 0x00 0x00 <type> <ndim>, big-endian uint32 dims, then the bytes."""
@@ -79,10 +77,9 @@ def test_mnist_standard_split_when_train_files_exist(tmp_path):
     assert len(load_dataset("mnist", "test", tmp_path)) == 4
 
 
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="shared MNIST test files not present")
-def test_real_mnist_t10k_split_8000_2000():
-    train = load_dataset("mnist", "train", MNIST_DIR)
-    test = load_dataset("mnist", "test", MNIST_DIR)
+def test_real_mnist_t10k_split_8000_2000(mnist_dir):
+    train = load_dataset("mnist", "train", mnist_dir)
+    test = load_dataset("mnist", "test", mnist_dir)
     assert train.x.shape == (8000, 784) and test.x.shape == (2000, 784)
     assert 0.0 <= test.x.min() and test.x.max() <= 1.0 and set(np.unique(test.y)) == set(range(10))
 
