@@ -13,7 +13,8 @@ Network (first that applies):
 * ``--network FILE.nir`` (one file, used for its own coding);
 * ``--checkpoint FILE.pt``: a neurosim sparse checkpoint, converted for each coding;
 * default: the digits sparse autoencoder (64-256-64, 90% of weights pruned, learned gate)
-  trained once by ``experiments/quick_autoencoder.py`` and cached in ``results/bench_backends/``;
+  trained once by the real trainer (``neurosim.training``, H=256, 150 epochs) and cached in
+  ``results/bench_backends/``;
 * ``--synthetic``: a random 64-256-64 network with 90% of its weights pruned.
 
 Compilation: Brian2's cython target compiles each code object once per machine (cached in
@@ -81,10 +82,13 @@ def load_networks(args) -> dict:
 
     ckpt = Path(args.checkpoint) if args.checkpoint else ROOT / "results" / "bench_backends" / "sparse.pt"
     if not ckpt.is_file():
-        from quick_autoencoder import train_pair
+        from neurosim.training.config import TrainConfig
+        from neurosim.training.loop import train
+        from neurosim.training.run import save_run
 
-        print(f"no checkpoint: training the digits sparse autoencoder (64-256-64) -> {ckpt.parent}")
-        train_pair("digits", None, hidden=256, out=ckpt.parent, progress=False)
+        print(f"no checkpoint: training the digits autoencoders (64-256-64) -> {ckpt.parent}")
+        save_run(train(TrainConfig(dataset="digits", hidden=256, epochs=150), progress=False), ckpt.parent,
+                 plots=False)
     return {c: (convert_file(ckpt, c, dataset="digits")[0], str(ckpt)) for c in args.coding}
 
 

@@ -5,8 +5,9 @@ synaptic operations/s and writes ``results/bench_reference.json``.
 
 The network comes from ``--checkpoint`` (a neurosim sparse checkpoint, e.g. from
 ``neurosim train --dataset mnist``); without one, a sparse 784-256-784 autoencoder (90% of the
-weights pruned, learned threshold gate) is trained quickly on the first 8,000 MNIST test images
-with ``experiments/quick_autoencoder.py`` and cached under ``results/bench/``.
+weights pruned, learned threshold gate) is trained on the first 8,000 MNIST test images with the
+real trainer (``neurosim.training``; experiments/train_mnist.toml with H=256, 20 epochs) and cached
+under ``results/bench/``.
 
 Usage::
 
@@ -29,7 +30,7 @@ from neurosim.provenance import git_commit  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", help="sparse neurosim checkpoint with 784 inputs (default: quick-trained)")
+    ap.add_argument("--checkpoint", help="sparse neurosim checkpoint with 784 inputs (default: trained once and cached)")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--timesteps", type=int, default=64)
@@ -46,10 +47,16 @@ def main(argv=None) -> int:
 
     ckpt = Path(args.checkpoint) if args.checkpoint else ROOT / "results" / "bench" / "sparse.pt"
     if not ckpt.is_file():
-        from quick_autoencoder import train_pair
+        from dataclasses import replace
 
-        print(f"no checkpoint: training a sparse 784-256-784 autoencoder on MNIST -> {ckpt.parent}")
-        train_pair("mnist", args.data_dir, hidden=256, epochs=20, out=ckpt.parent, progress=False)
+        from neurosim.training.config import read_config
+        from neurosim.training.loop import train
+        from neurosim.training.run import save_run
+
+        print(f"no checkpoint: training the 784-256-784 autoencoders on MNIST -> {ckpt.parent}")
+        config = read_config(ROOT / "experiments" / "train_mnist.toml")
+        config = replace(config, data_dir=args.data_dir, hidden=256, epochs=20)
+        save_run(train(config, progress=False), ckpt.parent, plots=False)
     data = load_dataset("mnist", "all", args.data_dir).subset(args.samples)
     net, _ = convert_file(ckpt, args.coding, dataset="mnist", data_dir=args.data_dir)
     x = data.x.astype(np.float64)

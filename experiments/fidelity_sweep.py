@@ -9,8 +9,8 @@ weight; effective: nonzero weights fed by nonzero activations). Checks issue 3's
 ``results/fidelity/fidelity.md`` and ``fidelity.json``.
 
 The checkpoints come from ``--run DIR`` (``DIR/dense.pt`` and ``DIR/sparse.pt`` as written by
-``neurosim train``); without one, ``results/run`` when it holds them, else a quick stand-in pair
-is trained with ``experiments/quick_autoencoder.py`` into ``results/quick`` (and said so).
+``neurosim train``); without one, ``results/run``, where the default digits models are trained
+first when it does not hold them (and said so).
 
 Usage::
 
@@ -47,13 +47,13 @@ def find_run(run: str | None) -> tuple[Path, str]:
     default = ROOT / "results" / "run"
     if (default / "dense.pt").is_file() and (default / "sparse.pt").is_file():
         return default, "neurosim train (results/run)"
-    quick = ROOT / "results" / "quick"
-    if not ((quick / "dense.pt").is_file() and (quick / "sparse.pt").is_file()):
-        from quick_autoencoder import train_pair
+    from neurosim.training.config import TrainConfig
+    from neurosim.training.loop import train
+    from neurosim.training.run import save_run
 
-        print("no training run found: training a quick stand-in pair into results/quick")
-        train_pair("digits", out=quick, progress=False)
-    return quick, "experiments/quick_autoencoder.py (stand-in for neurosim train)"
+    print("no training run found: training the default digits models into results/run (about a minute)")
+    save_run(train(TrainConfig(), progress=False), default)
+    return default, "neurosim train (results/run)"
 
 
 def sweep(run: Path, timesteps: list[int], percentile: float, payload_bits: int) -> dict:

@@ -16,7 +16,7 @@
    alone.
 
 Checkpoints: ``--checkpoints DIR`` with ``dense.pt`` and ``sparse.pt``; otherwise they are
-trained with ``experiments/quick_autoencoder.py`` into ``OUT/ckpt``.
+trained with the real trainer (``neurosim.training``, H=256, 150 epochs) into ``OUT/ckpt``.
 
 Usage: ``python experiments/nir_roundtrip.py --out results/nir_roundtrip``
 Writes ``OUT/summary.json`` (figures, configuration, commit) and prints the tables.
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from converters import snntorch_interop as S  # noqa: E402
+from neurosim.mathutil import sigmoid  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 
 SHAPES = {"6-5-4": [6, 5, 4], "8-7-6-3": [8, 7, 6, 3], "64-32-10": [64, 32, 10]}
@@ -130,7 +131,7 @@ def converted(checkpoints: dict[str, Path], timesteps: list[int], samples: int |
                                       S.aligned_counts([sim[h] for h in hidden], T))
             window = T - (len(back.layers) - 1)
             readout = [name for name, _, k in layers if k == "readout"][0]
-            y = 1.0 / (1.0 + np.exp(-sim[readout][:window].mean(axis=0)))
+            y = sigmoid(sim[readout][:window].mean(axis=0))
             cost["snntorch"] = {"hidden_agreement": frac, "hidden_max_abs_diff": worst,
                                 "output_max_abs_diff": float(np.abs(y - res.outputs).max()),
                                 "mse_vs_input": float(np.mean((y - x) ** 2))}
@@ -157,9 +158,12 @@ def main(argv=None) -> int:
     tmp.mkdir(parents=True, exist_ok=True)
     ckpt_dir = Path(args.checkpoints) if args.checkpoints else out / "ckpt"
     if not all((ckpt_dir / f"{m}.pt").is_file() for m in ("dense", "sparse")):
-        from quick_autoencoder import train_pair  # noqa: E402  (experiments/ on sys.path below)
+        from neurosim.training.config import TrainConfig
+        from neurosim.training.loop import train
+        from neurosim.training.run import save_run
 
-        train_pair("digits", out=ckpt_dir, progress=False)
+        save_run(train(TrainConfig(dataset="digits", hidden=256, epochs=150), progress=False), ckpt_dir,
+                 plots=False)
     checkpoints = {m: ckpt_dir / f"{m}.pt" for m in ("dense", "sparse")}
 
     start = time.perf_counter()
