@@ -192,6 +192,5 @@ def test_cli_train_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, ca
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neurosim train: error: ")
     assert "Traceback" not in captured.err
-    if case != "no_data_dir":
-        assert str(data) in lines[0]
+    assert ("needs --data-dir" if case == "no_data_dir" else str(data)) in lines[0]
     assert not out.exists()

@@ -221,7 +221,7 @@ def test_upstream_lif_import_uses_the_first_input_scale_only(tmp_path):
     theirs = S.aligned_counts(S.run_sequential(right, np.repeat(x[None], T, axis=0)), T)
     ours = reference.run(net, x, T).spike_counts[1:]
     assert_agree(ours, theirs)
-    assert ours[0][:, 0].tolist() != ours[0][:, 1].tolist() or ours[0][1, 0] != ours[0][1, 1]
+    assert (ours[0][:, 0] > ours[0][:, 1]).all()  # neuron 0's input scale is twice neuron 1's
 
 
 # --------------------------------------------------------------------------------- --nir-strict

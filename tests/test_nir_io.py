@@ -38,6 +38,7 @@ def assert_same_network(a: SpikingNetwork, b: SpikingNetwork):
         assert sorted(la.params) == sorted(lb.params)
         for key in la.params:
             np.testing.assert_array_equal(la.params[key], lb.params[key], err_msg=f"{la.name}.{key}")
+        assert (la.connection is None) == (lb.connection is None)
         if la.connection is not None:
             np.testing.assert_array_equal(la.connection.weight, lb.connection.weight)
             np.testing.assert_array_equal(la.connection.bias, lb.connection.bias)
