@@ -55,7 +55,7 @@ def assert_same_record(a, b, exact_outputs: bool = True) -> None:
         np.testing.assert_allclose(a.outputs, b.outputs, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("backend", ["reference"])
+@pytest.mark.parametrize("backend", ["reference", "torch"])
 def test_record_returns_hand_computed_step_spikes(backend):
     pytest.importorskip("torch")
     rec = simulate(rate_net(), RATE_X, 6, backend=backend, record=[1, 0])

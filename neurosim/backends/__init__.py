@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.activity import ActivityRecord, LayerActivity
+from neurosim.defaults import check_timesteps
 from neurosim.errors import BackendUnavailableError, ValidationError
 from neurosim.network import SpikingNetwork
 
@@ -30,6 +31,7 @@ BACKENDS = {
     "reference": "neurosim.backends.reference",
     "brian2": "neurosim.backends.brian2_backend",
     "lava": "neurosim.backends.lava_backend",
+    "torch": "neurosim.backends.torch_backend",
 }
 
 
@@ -76,9 +78,7 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
     inputs = np.asarray(inputs, dtype=np.float64)
     if inputs.ndim != 2 or inputs.shape[1] != network.input_size:
         raise ValidationError(f"inputs must have shape (N, {network.input_size}), got {inputs.shape}")
-    if int(timesteps) < len(network.layers):
-        raise ValidationError(f"timesteps must be at least the network depth {len(network.layers)} "
-                              f"(one-step delay per connection), got {timesteps}")
+    timesteps = check_timesteps(timesteps, len(network.layers))
     module = get_backend(backend)
     start = time.perf_counter()
     result = module.run(network, inputs, int(timesteps), seed=seed, **options)
