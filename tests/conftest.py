@@ -43,7 +43,7 @@ _COMMON = {"graded_spikes", "bernoulli_input", "current_input", "cuba_lif"}
 
 #: backend name -> the capabilities it declares (keys of :data:`CAPABILITY_HELP`)
 CAPABILITIES: dict[str, frozenset[str]] = {
-    "reference": frozenset(_COMMON),
+    "reference": frozenset(_COMMON | {"step_recording", "chunking"}),
     "brian2": frozenset(_COMMON | {"chunking"}),
     "lava": frozenset(_COMMON | {"chunking"}),
     "torch": frozenset(_COMMON | {"step_recording", "chunking", "float32"}),
