@@ -1,6 +1,6 @@
 """Speed of the reference engine: the real MNIST test set through a 784-256-784 sparse spiking network.
 
-Target (issue 3): 10,000 images, T=64, rate coding, under 20 s on 2 cores. Prints samples/s and
+Target: 10,000 images, T=64, rate coding, under 20 s on 2 cores. Prints samples/s and
 synaptic operations/s and writes ``results/bench_reference.json``.
 
 The network comes from ``--checkpoint`` (a neurosim sparse checkpoint, e.g. from
@@ -31,13 +31,16 @@ from neurosim.provenance import git_commit  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", help="sparse neurosim checkpoint with 784 inputs (default: trained once and cached)")
-    ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    ap.add_argument("--data-dir", default=os.environ.get("NEUROSIM_MNIST_DIR"),
+                    help="folder with the MNIST IDX files (default: $NEUROSIM_MNIST_DIR)")
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--timesteps", type=int, default=64)
     ap.add_argument("--coding", choices=("rate", "graded"), default="rate")
     ap.add_argument("--repeats", type=int, default=1, help="timed runs (the best is reported)")
     ap.add_argument("--out", default=str(ROOT / "results" / "bench_reference.json"))
     args = ap.parse_args(argv)
+    if not args.data_dir:
+        ap.error("--data-dir is required (or set NEUROSIM_MNIST_DIR)")
 
     import numpy as np
 

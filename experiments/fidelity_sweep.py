@@ -5,7 +5,8 @@ and T = 8, 16, 32, 64, 128, 256, on the digits test split: reconstruction MSE (v
 vs the ANN's own reconstruction, and its ratio to the ANN's MSE), synaptic operations per
 inference (all layers, input spikes included), the hidden layer's active fraction and the
 correlation of its spike rates with the ANN's activations; beside the ANN's MACs (dense: every
-weight; effective: nonzero weights fed by nonzero activations). Checks issue 3's bars and writes
+weight; effective: nonzero weights fed by nonzero activations). Compares the figures with the
+``[conversion.digits]`` targets of ``experiments/targets.toml`` and writes
 ``results/fidelity/fidelity.md`` and ``fidelity.json``.
 
 The checkpoints come from ``--run DIR`` (``DIR/dense.pt`` and ``DIR/sparse.pt`` as written by
@@ -29,12 +30,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
 from neurosim.provenance import git_commit  # noqa: E402
+from targets import check, load_section  # noqa: E402
 
-BARS = {
-    "rate_mse_ratio_T32": 1.10, "rate_mse_ratio_T128": 1.02, "rate_correlation": 0.95,
-    "active_fraction_tolerance": 0.20, "graded_mse_ratio": 1.02, "graded_ops_vs_effective_macs": 2.0,
-    "graded_ops_vs_dense_macs": 10.0, "rate_T32_sparse_vs_dense_ops": 10.0,
-}
+TARGETS = "conversion.digits"
 
 
 def find_run(run: str | None) -> tuple[Path, str]:
@@ -95,50 +93,49 @@ def sweep(run: Path, timesteps: list[int], percentile: float, payload_bits: int)
     return {"rows": rows, "ann": ann, "samples": int(len(x)), "dataset_note": data.note}
 
 
-def check_bars(result: dict, timesteps: list[int]) -> list[dict]:
+def summary(result: dict) -> dict:
+    """The figures ``experiments/targets.toml`` checks, by the metric paths it names; a figure
+    whose T was not swept is absent."""
     rows, ann = result["rows"], result["ann"]
 
-    def row(model, coding, T):
-        return next((r for r in rows if r["model"] == model and r["coding"] == coding and r["T"] == T), None)
+    def row(model, coding, T=None):
+        return next((r for r in rows if r["model"] == model and r["coding"] == coding
+                     and (T is None or r["T"] == T)), None)
 
-    checks = []
-
-    def add(name, value, bar, ok, note=""):
-        checks.append({"bar": name, "value": value, "target": bar, "met": bool(ok), "note": note})
-
-    for T, key in ((32, "rate_mse_ratio_T32"), (128, "rate_mse_ratio_T128")):
-        r = row("sparse", "rate", T)
-        if r:
-            add(f"sparse rate MSE / ANN MSE at T={T}", r["mse_ratio"], f"<= {BARS[key]}", r["mse_ratio"] <= BARS[key])
+    out = {}
     for T in (32, 128):
         r = row("sparse", "rate", T)
         if r:
-            add(f"sparse rate hidden rate-activation correlation at T={T} (sample x unit)", r["correlation"],
-                f">= {BARS['rate_correlation']}", r["correlation"] >= BARS["rate_correlation"],
-                f"per-unit means: r = {r['unit_mean_correlation']:.4f}")
             a_ann = ann["sparse"]["active_fraction"]
-            add(f"sparse rate hidden active fraction at T={T} vs ANN {a_ann:.4f}", r["active_fraction"],
-                "within +-20%", abs(r["active_fraction"] - a_ann) <= BARS["active_fraction_tolerance"] * a_ann)
-    g = row("sparse", "graded", timesteps[0])
+            out[f"sparse_rate_T{T}"] = {
+                "mse_ratio": r["mse_ratio"], "correlation": r["correlation"],
+                "unit_mean_correlation": r["unit_mean_correlation"], "active_fraction": r["active_fraction"],
+                "active_fraction_relative_error": abs(r["active_fraction"] - a_ann) / a_ann}
+    g, gd = row("sparse", "graded"), row("dense", "graded")
     if g:
-        add("sparse graded MSE / ANN MSE", g["mse_ratio"], f"<= {BARS['graded_mse_ratio']}",
-            g["mse_ratio"] <= BARS["graded_mse_ratio"])
-        eff, dense = ann["sparse"]["macs_effective"], ann["dense"]["macs_dense"]
-        add("sparse graded synaptic ops / sparse ANN effective MACs", g["synaptic_ops"] / eff,
-            f"<= {BARS['graded_ops_vs_effective_macs']}",
-            g["synaptic_ops"] <= BARS["graded_ops_vs_effective_macs"] * eff)
-        add("dense ANN MACs / sparse graded synaptic ops", dense / g["synaptic_ops"],
-            f">= {BARS['graded_ops_vs_dense_macs']}", dense >= BARS["graded_ops_vs_dense_macs"] * g["synaptic_ops"])
-    gd = row("dense", "graded", timesteps[0])
+        out["sparse_graded"] = {
+            "mse_ratio": g["mse_ratio"],
+            "synaptic_ops_per_effective_mac": g["synaptic_ops"] / ann["sparse"]["macs_effective"],
+            "dense_macs_per_synaptic_op": ann["dense"]["macs_dense"] / g["synaptic_ops"]}
     if gd:
-        add("dense graded MSE / ANN MSE", gd["mse_ratio"], f"<= {BARS['graded_mse_ratio']}",
-            gd["mse_ratio"] <= BARS["graded_mse_ratio"], "not a bar of the issue; for reference")
+        out["dense_graded"] = {"mse_ratio": gd["mse_ratio"]}
     rs, rd = row("sparse", "rate", 32), row("dense", "rate", 32)
     if rs and rd:
-        add("dense / sparse synaptic ops, rate coding at T=32", rd["synaptic_ops"] / rs["synaptic_ops"],
-            f">= {BARS['rate_T32_sparse_vs_dense_ops']}",
-            rd["synaptic_ops"] >= BARS["rate_T32_sparse_vs_dense_ops"] * rs["synaptic_ops"])
-    return checks
+        out["rate_T32"] = {"dense_to_sparse_synaptic_ops": rd["synaptic_ops"] / rs["synaptic_ops"]}
+    return out
+
+
+def check_targets(figures: dict) -> list[dict]:
+    """One row per target of :data:`TARGETS` whose figure was measured (see ``targets.check``)."""
+    targets = load_section(TARGETS)
+    present = {}
+    for name, t in targets.items():
+        node = figures
+        for part in t["metric"].split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            present[name] = t
+    return check(figures, present)
 
 
 def markdown(result: dict, checks: list[dict], source: str) -> str:
@@ -163,10 +160,11 @@ def markdown(result: dict, checks: list[dict], source: str) -> str:
         lines.append(f"| {r['model']} | {r['coding']} | {r['T']} | {r['mse']:.5f} | {r['mse_ratio']:.3f} | "
                      f"{r['mse_vs_ann']:.2e} | {r['synaptic_ops']:.0f} | {r['synaptic_ops'] / dense_macs:.3f} | "
                      f"{r['active_fraction']:.4f} | {corr} |")
-    lines += ["", "Bars (issue 3):", "", "| bar | value | target | met |", "|---|---|---|---|"]
+    lines += ["", f"Targets (`experiments/targets.toml`, [{TARGETS}]):", "",
+              "| figure | value | target | met | why |", "|---|---|---|---|---|"]
     for c in checks:
-        note = f" ({c['note']})" if c["note"] else ""
-        lines.append(f"| {c['bar']}{note} | {c['value']:.4f} | {c['target']} | {'yes' if c['met'] else 'NO'} |")
+        lines.append(f"| {c['metric']} | {c['value']:.4f} | {c['op']} {c['limit']:g} | "
+                     f"{'yes' if c['met'] else 'NO'} | {c['reason']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -184,8 +182,9 @@ def main(argv=None) -> int:
     result = sweep(run, timesteps, args.percentile, args.payload_bits)
     result.update(run=str(run), source=source, percentile=args.percentile, payload_bits=args.payload_bits,
                   timesteps=timesteps, commit=git_commit())
-    checks = check_bars(result, timesteps)
-    result["bars"] = checks
+    result["figures"] = summary(result)
+    checks = check_targets(result["figures"])
+    result["targets"] = checks
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(result, indent=2))
@@ -193,7 +192,7 @@ def main(argv=None) -> int:
     (out / "fidelity.md").write_text(md)
     print()
     for c in checks:
-        print(f"  {'met ' if c['met'] else 'MISS'} {c['bar']}: {c['value']:.4f} (target {c['target']})")
+        print(f"  {'met   ' if c['met'] else 'MISSED'} {c['metric']} = {c['value']:.4f} (target {c['op']} {c['limit']:g})")
     print(f"wrote {out / 'fidelity.md'} and {out / 'fidelity.json'}")
     return 0
 
