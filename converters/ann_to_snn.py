@@ -60,14 +60,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from neurosim import defaults
 from neurosim.errors import CheckpointError, ConversionError, ValidationError
 from neurosim.mathutil import OUTPUT_ACTIVATIONS, output_activation
 from neurosim.network import Connection, Layer, SpikingNetwork
 
 CODINGS = ("rate", "graded")
 INPUT_ENCODINGS = {"rate": ("regular", "bernoulli"), "graded": ("graded",)}
-DEFAULT_PERCENTILE = 99.9
-DEFAULT_PAYLOAD_BITS = 8
+DEFAULT_PERCENTILE = defaults.CALIBRATION_PERCENTILE
+DEFAULT_PAYLOAD_BITS = defaults.PAYLOAD_BITS
 CONVERTER_VERSION = 1
 
 
@@ -194,6 +195,9 @@ def _linear_chain(sd: dict, path: Path, order: Sequence[str] | None
                     4: "Conv2d"}.get(w.ndim, f"{w.ndim}-D")
             raise ConversionError(f"{path}: unsupported layer {name!r} ({kind}, weight shape {tuple(w.shape)}); "
                                   "only Linear layers convert")
+        if 0 in w.shape or not w.is_floating_point():
+            raise ConversionError(f"{path}: layer {name!r}: weight of shape {tuple(w.shape)} and dtype "
+                                  f"{str(w.dtype).replace('torch.', '')}; expected a non-empty real float matrix")
         if "bias" in params and tuple(params["bias"].shape) != (w.shape[0],):
             raise ConversionError(f"{path}: layer {name!r}: bias shape {tuple(params['bias'].shape)} does not "
                                   f"match weight shape {tuple(w.shape)}")
@@ -302,7 +306,7 @@ def calibration_scales(ann: AnnModel, percentile: float = DEFAULT_PERCENTILE,
 
 def convert(ann: AnnModel, coding: str = "rate", *, percentile: float = DEFAULT_PERCENTILE,
             calibration_samples: np.ndarray | None = None, payload_bits: int = DEFAULT_PAYLOAD_BITS,
-            input_encoding: str | None = None, v_init: float = 0.5, dt_s: float = 1e-3,
+            input_encoding: str | None = None, v_init: float = defaults.V_INIT, dt_s: float = defaults.DT_S,
             calibration_info: dict[str, Any] | None = None) -> SpikingNetwork:
     """Convert ``ann`` into a spiking network (see the module docstring).
 
@@ -381,22 +385,29 @@ def convert(ann: AnnModel, coding: str = "rate", *, percentile: float = DEFAULT_
     return SpikingNetwork(layers, dt_s=dt_s, metadata=meta)
 
 
-def convert_file(path: str | Path, coding: str = "rate", *, layers: Sequence[str] | None = None,
+def convert_file(path: str | Path, coding: str = defaults.CODING, *, layers: Sequence[str] | None = None,
                  output_activation: str | None = None, calibration: int | None = None,
-                 dataset: str = "digits", data_dir: str | Path | None = None, **kwargs: Any
+                 dataset: str | None = None, data_dir: str | Path | None = None, **kwargs: Any
                  ) -> tuple[SpikingNetwork, AnnModel]:
     """Load ``path`` and convert it; ``calibration=N`` calibrates on N training samples of ``dataset``.
 
-    Without stored statistics (plain state dicts) and without ``calibration``, the first
-    1000 training samples of ``dataset`` are used.
+    ``dataset`` defaults to the checkpoint's own (its config), else ``'digits'``; ``data_dir``
+    to the folder the checkpoint records for it. Without stored statistics (plain state dicts)
+    and without ``calibration``, the first :data:`neurosim.defaults.CALIBRATION_SAMPLES`
+    training samples of ``dataset`` are used. The network's metadata records the data it came
+    from (``dataset``, ``split`` 'train', ``data_dir`` made absolute) for later stages.
     """
     ann = load_ann(path, layers=layers, output_activation=output_activation)
+    own = ann.config.get("dataset")
+    dataset = dataset or own or defaults.DATASET
+    if data_dir is None and dataset == own:
+        data_dir = ann.config.get("data_dir")
     samples = None
     info = None
     if calibration is not None or ann.calibration is None:
         from neurosim.data import load_dataset
 
-        n = 1000 if calibration is None else int(calibration)
+        n = defaults.CALIBRATION_SAMPLES if calibration is None else int(calibration)
         if n <= 0:
             raise ValidationError(f"--calibration must be a positive number of samples, got {n}")
         data = load_dataset(dataset, "train", data_dir).subset(n)
@@ -405,9 +416,12 @@ def convert_file(path: str | Path, coding: str = "rate", *, layers: Sequence[str
                                   f"{data.num_features} features (pick the matching --dataset)")
         samples = data.x
         info = {"dataset": dataset, "split": "train"}
-        ann.config.setdefault("dataset", dataset)
         ann.config.setdefault("image_shape", list(data.image_shape))
     net = convert(ann, coding, calibration_samples=samples, calibration_info=info, **kwargs)
+    net.metadata.update(dataset=dataset, split="train")
+    if data_dir is not None:
+        folder = Path(data_dir)
+        net.metadata["data_dir"] = str(folder.resolve()) if folder.is_dir() else str(folder)
     return net, ann
 
 

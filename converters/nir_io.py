@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.defaults import DT_S
 from neurosim.errors import NetworkFileError, UnsupportedNodeError, ValidationError
 from neurosim.network import Connection, Layer, SpikingNetwork, _plain
 
@@ -77,7 +78,7 @@ KEY = "neurosim"
 SUPPORTED = ("Input", "Affine", "Linear", "Scale", "IF", "LIF", "CubaLIF", "LI", "I", "Output")
 NEURON_TYPES = ("IF", "LIF", "CubaLIF", "LI", "I")
 #: time step of a graph that states none and is read without ``dt_s`` (NIR leaves it to the simulator)
-DEFAULT_DT_S = 1e-3
+DEFAULT_DT_S = DT_S
 
 
 # ----------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.defaults import DT_S
 from neurosim.errors import ValidationError
 
 #: neuron kind -> required per-neuron parameters (all broadcast to shape (n,))
@@ -201,7 +202,7 @@ class SpikingNetwork:
     """
 
     layers: list[Layer]
-    dt_s: float = 1e-3
+    dt_s: float = DT_S
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

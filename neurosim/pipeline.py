@@ -94,12 +94,8 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
 
 
 def run_provenance(checkpoint: str | Path) -> dict[str, Any]:
-    """Dataset and data folder of the training run a checkpoint belongs to.
-
-    Read from the checkpoint's config (``dataset``, ``data_dir``), completed by the run's
-    ``metrics.json`` beside it (``config.dataset``, ``config.data_dir``) when that exists.
-    A relative data folder that exists is made absolute, so later stages find it from any folder.
-    """
+    """Dataset and data folder of the training run a checkpoint belongs to: the ``config``
+    of the run's ``metrics.json`` beside it (``dataset``, ``data_dir``); empty without one."""
     out: dict[str, Any] = {}
     metrics = Path(checkpoint).with_name("metrics.json")
     if metrics.is_file():
@@ -110,13 +106,6 @@ def run_provenance(checkpoint: str | Path) -> dict[str, Any]:
         if isinstance(cfg, dict):
             out = {k: cfg[k] for k in ("dataset", "data_dir") if isinstance(cfg.get(k), str)}
     return out
-
-
-def _absolute_dir(path: str | Path | None) -> str | None:
-    if path is None:
-        return None
-    p = Path(path)
-    return str(p.resolve()) if p.is_dir() else str(path)
 
 
 def convert(checkpoint: str | Path, coding: str = defaults.CODING, *,
@@ -152,31 +141,14 @@ def convert(checkpoint: str | Path, coding: str = defaults.CODING, *,
     ConversionResult
         ``network`` with provenance in its metadata, and its ``summary``.
     """
-    from converters.ann_to_snn import convert as _convert
-    from converters.ann_to_snn import load_ann
+    from converters.ann_to_snn import convert_file
 
-    ann = load_ann(checkpoint, layers=layers, output_activation=output_activation)
     run = run_provenance(checkpoint)
-    own = ann.config.get("dataset") or run.get("dataset")
-    name = dataset or own or defaults.DATASET
-    own_dir = ann.config.get("data_dir") or run.get("data_dir")
-    if data_dir is None and name == own:
-        data_dir = own_dir
-    samples, info = None, None
-    if calibration is not None or ann.calibration is None:
-        n = defaults.CALIBRATION_SAMPLES if calibration is None else int(calibration)
-        if n <= 0:
-            raise ValidationError(f"calibration must be a positive number of samples, got {n}")
-        data = load_dataset(name, "train", data_dir).subset(n)
-        if data.num_features != ann.input_dim:
-            raise ValidationError(f"{checkpoint}: the network takes {ann.input_dim} inputs but dataset {name!r} has "
-                                  f"{data.num_features} features (pick the matching --dataset)")
-        samples, info = data.x, {"dataset": name, "split": "train"}
-        ann.config.setdefault("image_shape", list(data.image_shape))
-    net = _convert(ann, coding, percentile=percentile, calibration_samples=samples, calibration_info=info,
-                   payload_bits=payload_bits, input_encoding=input_encoding, v_init=v_init, dt_s=dt_s)
-    provenance = {"dataset": name, "split": "train", "data_dir": _absolute_dir(data_dir)}
-    net.metadata.update({k: v for k, v in provenance.items() if v is not None})
+    if data_dir is None and run.get("data_dir") and dataset in (None, run.get("dataset")):
+        data_dir = run["data_dir"]
+    net, _ = convert_file(checkpoint, coding, layers=layers, output_activation=output_activation,
+                          calibration=calibration, dataset=dataset, data_dir=data_dir, percentile=percentile,
+                          payload_bits=payload_bits, input_encoding=input_encoding, v_init=v_init, dt_s=dt_s)
     return ConversionResult(net, describe_network(net))
 
 
@@ -282,7 +254,8 @@ def _samples(net: Any, inputs: Any, dataset: Any, split: str | None, samples: in
                               f"{data.num_features} features ({fix})")
     n = _first(len(data), samples, f"{data.name} {data.split}")
     data = data.subset(n) if n < len(data) else data
-    info = {"dataset": data.name, "split": data.split, "dataset_note": data.note, "data_dir": _absolute_dir(folder)}
+    info = {"dataset": data.name, "split": data.split, "dataset_note": data.note,
+            "data_dir": None if folder is None else str(Path(folder).resolve())}
     return data.x.astype(np.float64), data.y, {k: v for k, v in info.items() if v is not None}
 
 
@@ -433,7 +406,8 @@ def _records(record: Any) -> list[tuple[Any, str]]:
     return [(record, "")]
 
 
-def estimate(record: Any, profiles: Any = "all", *, strict: bool = False, source: str = "") -> Estimates:
+def estimate(record: Any, profiles: Any = "all", *, strict: bool = False, source: str = "",
+             **options: Any) -> Estimates:
     """Energy and latency per inference of one or more records on hardware profiles.
 
     Parameters
@@ -445,6 +419,9 @@ def estimate(record: Any, profiles: Any = "all", *, strict: bool = False, source
         Raise :class:`~neurosim.errors.HardwareConstraintError` when a network does not fit.
     source : str
         Where the record came from, copied into each estimate (default: its path when known).
+    **options
+        Passed to :func:`neurosim.hardware.estimate.estimate`: ``batch_size`` (throughput mode
+        on GPUs/CPUs), ``draws`` and ``seed`` (Monte-Carlo sampling of the profiles' figures).
 
     Returns
     -------
@@ -456,7 +433,7 @@ def estimate(record: Any, profiles: Any = "all", *, strict: bool = False, source
     from neurosim.hardware.profile import load_profiles
 
     loaded = load_profiles(profiles)
-    return Estimates([_estimate(rec, prof, strict=strict, source=source or src)
+    return Estimates([_estimate(rec, prof, strict=strict, source=source or src, **options)
                       for rec, src in _records(record) for prof in loaded])
 
 
