@@ -21,7 +21,7 @@ MAX_ARRAY_ELEMENTS     2**26 (67 M)     elements of any one array or tensor
 MAX_TOTAL_ELEMENTS     2**27 (134 M)    elements of all arrays of one file together
 MAX_ZIP_MEMBERS        4096             members of one zip container (NPZ, checkpoint)
 MAX_NESTING            64               nesting depth of containers in a checkpoint/JSON
-MAX_CONTAINER_ITEMS    100,000          items of all containers of one checkpoint together
+MAX_CONTAINER_ITEMS    20,000           items of all containers of one checkpoint together
 =====================  ===============  ====================================================
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ DEFAULTS: dict[str, int] = {
     "MAX_TOTAL_ELEMENTS": 2 ** 27,
     "MAX_ZIP_MEMBERS": 4096,
     "MAX_NESTING": 64,
-    "MAX_CONTAINER_ITEMS": 100_000,
+    "MAX_CONTAINER_ITEMS": 20_000,
 }
 
 
