@@ -107,3 +107,58 @@ def test_counts_use_the_smallest_integer_type():
     assert count_dtype(127) == np.int8 and count_dtype(128) == np.int16 and count_dtype(40_000) == np.int32
     rec = simulate(rate_net(), RATE_X, 6)
     assert rec.layers[1].spike_counts.dtype == np.int8
+
+
+@pytest.mark.parametrize("encoding", ["bernoulli"])
+def test_two_worker_cluster_gives_the_single_process_record(encoding):
+    """2,000 samples sharded over a 2-worker LocalCluster: the record of one process, exactly."""
+    pytest.importorskip("dask.distributed")
+    net = random_net(sizes=(20, 40, 10), encoding=encoding)
+    x = np.random.default_rng(5).random((2000, 20))
+    single = simulate(net, x, 10, seed=3, record=[0, 1999, 1000])
+    sharded = simulate(net, x, 10, seed=3, record=[0, 1999, 1000], workers=2)
+    assert sharded.info["shards"] >= 2 and sharded.info["workers"] == 2
+    assert sharded.num_samples == 2000
+    assert_same_record(single, sharded)
+    for name, arr in single.step_spikes.items():
+        assert np.array_equal(arr, sharded.step_spikes[name])
+
+
+def test_a_failed_shard_is_retried(monkeypatch, tmp_path):
+    """The first attempt of the first shard raises; the retry runs it and the record is complete."""
+    distributed = pytest.importorskip("dask.distributed")
+    from neurosim import sharding
+    from neurosim.backends import reference
+
+    net = random_net()
+    x = np.random.default_rng(6).random((600, 20))
+    log = tmp_path / "attempts.txt"  # tasks are serialised: count attempts in a file, not in a closure
+    log.write_text("")
+    real = sharding._run_shard
+
+    def flaky(backend, network, xs, *args):
+        with open(log, "a") as f:
+            f.write(f"{len(xs)}\n")
+        if len(log.read_text().split()) == 1:
+            raise OSError("worker lost")
+        return real(backend, network, xs, *args)
+
+    def broken(*args):
+        raise OSError("worker lost")
+
+    def run(function, retries):
+        monkeypatch.setattr(sharding, "_run_shard", function)
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                      dashboard_address=":0") as lc, distributed.Client(lc) as client:
+            return sharding.run_sharded(client, net, x, 8, shards=3, chunk_size=200, progress=False,
+                                        retries=retries)
+
+    merged = run(flaky, 1)
+    single = reference.run(net, x, 8, chunk_size=200, threads=1)
+    assert len(log.read_text().split()) == 4  # 3 shards, one of them twice
+    assert merged.info["shards"] == 3
+    for a, b in zip(merged.spike_counts, single.spike_counts):
+        assert np.array_equal(a, b)
+    assert merged.active_updates == single.active_updates
+    with pytest.raises(OSError, match="worker lost"):
+        run(broken, 1)

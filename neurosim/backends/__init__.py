@@ -65,13 +65,18 @@ def get_backend(name: str):
 
 def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, backend: str = "reference",
              seed: int = 0, labels: np.ndarray | None = None, ann_outputs: np.ndarray | None = None,
-             info: dict[str, Any] | None = None, **options: Any) -> ActivityRecord:
+             info: dict[str, Any] | None = None, workers: int | None = None, scheduler: str | None = None,
+             shards: int | None = None, **options: Any) -> ActivityRecord:
     """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps on ``backend``; return the record.
 
     ``options`` go to the backend, e.g. ``record=[0, 5]`` (reference, torch, brian2, lava):
     the per-step spikes of samples 0 and 5 in ``record.step_spikes`` (layer name -> bool
     (2, T, n_l)). Spike counts are stored in the smallest signed integer type that holds
     ``T`` (:func:`neurosim.backends.chunking.count_dtype`).
+
+    ``workers=N`` shards the samples over a new Dask ``LocalCluster`` of ``N`` processes,
+    ``scheduler='tcp://host:8786'`` over an existing cluster (:mod:`neurosim.sharding`;
+    reference and torch backends); the record is the one a single process computes.
     """
     from neurosim.backends.chunking import count_dtype
 
@@ -81,7 +86,17 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
     timesteps = check_timesteps(timesteps, len(network.layers))
     module = get_backend(backend)
     start = time.perf_counter()
-    result = module.run(network, inputs, int(timesteps), seed=seed, **options)
+    if workers is not None or scheduler is not None:
+        from neurosim.cluster import cluster
+        from neurosim.sharding import run_sharded
+
+        with cluster(workers=workers, scheduler=scheduler) as client:
+            result = run_sharded(client, network, inputs, int(timesteps), backend=backend, seed=seed, shards=shards,
+                                 **options)
+    else:
+        if shards is not None:
+            raise ValidationError("shards needs a cluster: give workers or scheduler too")
+        result = module.run(network, inputs, int(timesteps), seed=seed, **options)
     wall = time.perf_counter() - start
     n_samples = inputs.shape[0]
     layers = []

@@ -98,12 +98,28 @@ def plan(network: SpikingNetwork, num_samples: int, timesteps: int, *, chunk_siz
     return ChunkPlan(bounds, check_record(record, num_samples), min(threads, len(bounds)), num_samples)
 
 
-def input_stream(network: SpikingNetwork, x: np.ndarray, timesteps: int, seed: int, n_chunks: int):
-    """The pre-drawn ``bernoulli`` stream when there is more than one chunk, else None."""
-    if n_chunks <= 1 or network.layers[0].options.get("encoding") != "bernoulli":
+def input_stream(network: SpikingNetwork, x: np.ndarray, timesteps: int, seed: int, n_chunks: int,
+                 bits: np.ndarray | None = None):
+    """The pre-drawn ``bernoulli`` stream when there is more than one chunk, else None.
+
+    ``bits`` (T, N, ceil(n/8)) uint8: the stream of these samples, bit-packed, as drawn for a
+    larger set (a shard of :mod:`neurosim.sharding`); used instead of drawing.
+    """
+    if network.layers[0].options.get("encoding") != "bernoulli":
         return None
     from neurosim.backends._batch import BernoulliStream
 
+    n = network.layers[0].size
+    if bits is not None:
+        bits = np.asarray(bits, dtype=np.uint8)
+        if bits.shape != (timesteps, x.shape[0], (n + 7) // 8):
+            raise ValidationError(f"bernoulli_bits must have shape {(timesteps, x.shape[0], (n + 7) // 8)}, "
+                                  f"got {bits.shape}")
+        stream = BernoulliStream.__new__(BernoulliStream)
+        stream.n, stream.packed = n, bits
+        return stream
+    if n_chunks <= 1:
+        return None
     return BernoulliStream(network.layers[0], x, timesteps, seed)
 
 

@@ -43,6 +43,7 @@ from neurosim.backends import BackendResult
 from neurosim.backends import chunking
 from neurosim.backends.chunking import count_dtype
 from neurosim.errors import ValidationError
+from neurosim.mathutil import output_activation
 from neurosim.network import Layer, SpikingNetwork
 
 NAME = "reference"
@@ -69,7 +70,7 @@ def version() -> str:
 def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: int = 0,
         progress: bool = False, sparse: str = "auto", record: Sequence[int] | None = None,
         chunk_size: int | None = None, memory_budget_mb: float | None = None, threads: int | None = None,
-        **options: Any) -> BackendResult:
+        bernoulli_bits: np.ndarray | None = None, **options: Any) -> BackendResult:
     """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps; see the module docstring.
 
     Parameters
@@ -114,7 +115,7 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
                                   "can be non-spiking")
     plan = chunking.plan(network, x.shape[0], T, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb,
                          record=record, threads=threads, bytes_per_neuron=BYTES_PER_NEURON)
-    stream = chunking.input_stream(network, x, T, seed, len(plan.bounds))
+    stream = chunking.input_stream(network, x, T, seed, len(plan.bounds), bernoulli_bits)
 
     def one(bounds: tuple[int, int]) -> BackendResult:
         start, stop = bounds
@@ -684,10 +685,5 @@ def _build(layer: Layer, n_samples: int, mode: str, dt_s: float) -> _Stage:
     return builder(layer, n_samples, mode, dt_s)
 
 
-def activation(value: np.ndarray, name: str) -> np.ndarray:
-    """Readout output nonlinearity: 'identity', 'sigmoid' (``1 / (1 + exp(-z))``) or 'relu'."""
-    if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * value))  # the logistic function, without overflow
-    if name == "relu":
-        return np.maximum(value, 0.0)
-    return np.array(value, dtype=np.float64)
+#: readout output nonlinearity: 'identity', 'sigmoid' (``1 / (1 + exp(-z))``) or 'relu'
+activation = output_activation

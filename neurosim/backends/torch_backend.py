@@ -87,7 +87,7 @@ def resolve_device(device: str | None):
 def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: int = 0, device: str = "cpu",
         dtype: str = "float64", record: Sequence[int] | None = None, chunk_size: int | None = None,
         memory_budget_mb: float | None = None, threads: int | None = None, progress: bool = False,
-        **options: Any) -> BackendResult:
+        bernoulli_bits: np.ndarray | None = None, **options: Any) -> BackendResult:
     """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps; see the module docstring."""
     import torch
 
@@ -110,7 +110,7 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     # one chunk at a time: torch's own threads (or the GPU) use the cores
     plan = chunking.plan(network, x.shape[0], T, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb,
                          record=record, threads=1, bytes_per_neuron=BYTES_PER_NEURON)
-    stream = chunking.input_stream(network, x, T, seed, len(plan.bounds))
+    stream = chunking.input_stream(network, x, T, seed, len(plan.bounds), bernoulli_bits)
     model = _Model(network, dev, tdtype)
 
     def one(bounds: tuple[int, int]) -> BackendResult:

@@ -35,11 +35,13 @@ def register(subparsers) -> None:
     p.add_argument("network", help="spiking network (NIR file: neurosim's or another tool's)")
     p.add_argument("-o", "--out", required=True, help="record stem: writes OUT.json and OUT.npz")
     p.add_argument("--backend", choices=list(BACKENDS), default=defaults.BACKEND,
-                   help="simulator: reference (numpy engine), brian2 or lava (default %(default)s)")
+                   help="simulator: reference (numpy engine), torch (CPU threads or CUDA), brian2 or lava "
+                        "(default %(default)s)")
     p.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, repeatable: brian2 target=numpy|cython|cpp_standalone, chunk_size=N; "
                         "lava chunk_size=N, synapses=sparse|dense (default: none)")
     add_input_options(p)
+    add_scale_options(p)
     p.add_argument("--profile", action="append", metavar="NAME|FILE",
                    help="after simulating, print the energy and latency report on this hardware profile "
                         "(repeatable; 'all' for every bundled profile); writes OUT.report.json (default: no report)")
@@ -75,8 +77,40 @@ def add_input_options(p) -> None:
                    help="seed of the stochastic (bernoulli) input encoding (default %(default)s)")
 
 
+def add_scale_options(p) -> None:
+    """Options that place a simulation: torch device and precision, Dask workers or scheduler."""
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="torch backend: cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default=None,
+                   help="torch backend arithmetic; float64 matches the reference engine (default: float64)")
+    p.add_argument("--workers", type=int, metavar="N", default=None,
+                   help="shard the samples over a local Dask cluster of N worker processes "
+                        "(reference or torch backend; default: one process, no cluster)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="shard the samples over an existing Dask cluster, e.g. tcp://host:8786 (default: none)")
+
+
+def scale_options(args) -> dict[str, Any]:
+    """The backend options :func:`add_scale_options` gave, checked against ``args.backend``."""
+    options: dict[str, Any] = {}
+    for name in ("device", "dtype"):
+        value = getattr(args, name, None)
+        if value is not None:
+            if args.backend != "torch":
+                raise ValidationError(f"--{name} applies to --backend torch, not {args.backend}")
+            options[name] = value
+    if getattr(args, "workers", None) is not None:
+        if args.workers <= 0:
+            raise ValidationError(f"--workers must be a positive number of processes, got {args.workers}")
+        options["workers"] = args.workers
+    if getattr(args, "scheduler", None) is not None:
+        options["scheduler"] = args.scheduler
+    return options
+
+
 def run(args) -> int:
     options = parse_backend_options(args.backend_option)
+    options.update(scale_options(args))
     result = record_from_args(args.network, args, backend=args.backend, progress=True, **options)
     record = result.record
     json_path, npz_path = result.save(args.out)
