@@ -241,7 +241,7 @@ def _samples(net: Any, inputs: Any, dataset: Any, split: str | None, samples: in
             data = load_dataset(name, split or defaults.SPLIT, folder)
         except DataError as exc:
             if data_dir is None and recorded is not None:
-                raise DataError(f"{exc} (the data folder {origin} records; give --data-dir DIR)") from None
+                raise DataError(f"{exc} (the folder recorded in {origin}; give --data-dir DIR)") from None
             raise
     if data.num_features != width:
         if own and own != data.name:

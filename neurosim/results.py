@@ -261,6 +261,24 @@ class Estimates(Sequence):
         """The estimates on profile ``name``."""
         return Estimates([e for e in self.items if _get(e, "profile") == name])
 
+    def table(self) -> list[dict[str, Any]]:
+        """One row per (estimate, operating mode) with the medians, for plots and data frames.
+
+        Keys: ``profile``, ``kind``, ``model``, ``source``, ``mode`` ('latency' | 'throughput'),
+        ``energy_total_j``, ``energy_dynamic_j``, ``energy_static_j`` (per inference, J),
+        ``latency_s`` (s), ``inferences_per_s`` (1/s).
+        """
+        rows = []
+        for e in self.to_list():
+            for mode, m in (e.get("modes") or {}).items():
+                row = {k: e.get(k) for k in ("profile", "kind", "model", "source")}
+                row["mode"] = mode
+                for key in ("energy_total_j", "energy_dynamic_j", "energy_static_j", "latency_s", "inferences_per_s"):
+                    value = m.get(key)
+                    row[key] = value.get("median") if isinstance(value, dict) else value
+                rows.append(row)
+        return rows
+
     def to_list(self) -> list[Any]:
         """Plain values (what ``neurosim report --format json`` writes)."""
         return [_as_plain(e) for e in self.items]
