@@ -6,11 +6,14 @@ import socket
 import urllib.error
 import urllib.request
 
-import numpy as np
 import pytest
 
 from neurosim.errors import ValidationError
+from neurosim.training.config import TrainConfig
 from neurosim.training.live import LiveView, training_callback
+from neurosim.training.loop import train
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
@@ -18,44 +21,49 @@ def _get(url: str) -> tuple[int, str, bytes]:
         return r.status, r.headers.get("Content-Type"), r.read()
 
 
-def _fake_epoch(view: LiveView, epoch: int):
-    rng = np.random.default_rng(epoch)
-    labels = np.repeat(np.arange(10), 5)
-    hidden = {"dense": rng.random((50, 32)), "sparse": np.where(rng.random((50, 32)) < 0.1, 1.0, 0.0)}
-    history = {"dense": {"train_loss": [0.1 / e for e in range(1, epoch + 1)], "test_mse": [0.11 / e for e in range(1, epoch + 1)]},
-               "sparse": {"train_loss": [0.2 / e for e in range(1, epoch + 1)], "test_mse": [0.21 / e for e in range(1, epoch + 1)]}}
-    training_callback(view)(epoch=epoch, epochs=5, history=history, hidden=hidden, labels=labels)
-    return hidden
-
-
-def test_live_view_serves_page_state_and_images_on_localhost():
+def test_live_view_serves_the_state_of_a_real_training_run_every_epoch():
+    """Train for 3 epochs with the view attached; after each epoch fetch what the server serves."""
     view = LiveView(port=0)
     url = view.start()
+    served = []
     try:
         assert url.startswith("http://127.0.0.1:") and view.port > 0
         code, ctype, body = _get(url)
-        assert code == 200 and "text/html" in ctype and b"state.json" in body
+        assert code == 200 and "text/html" in ctype
+        assert all(name.encode() in body for name in ("state.json", "curves.png", "activity.png"))
         state = json.loads(_get(url + "state.json")[2])
-        assert state["epoch"] == 0 and not state["done"]
-        empty = _get(url + "curves.png")[2]  # before the first epoch: a placeholder image
-        assert empty[:8] == b"\x89PNG\r\n\x1a\n"
-        hidden = _fake_epoch(view, 1)
-        _fake_epoch(view, 2)
-        state = json.loads(_get(url + "state.json")[2])
-        assert state["epoch"] == 2 and state["epochs"] == 5
-        sparse_active = (hidden["sparse"] > 0).mean()
-        assert "epoch 2 of 5" in state["summary"] and "dense 0.0500" in state["summary"]
-        for name in ("curves.png", "activity.png"):
-            code, ctype, png = _get(url + name + "?e=2")
-            assert code == 200 and ctype == "image/png" and png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-        # drawn once per epoch: the same bytes until the next update
-        assert _get(url + "activity.png")[2] == _get(url + "activity.png")[2]
-        assert 0 < sparse_active < 0.2
+        assert state["epoch"] == 0 and not state["done"] and "waiting" in state["summary"]
+        feed = training_callback(view)
+
+        def on_epoch(**info):
+            feed(**info)
+            e = info["epoch"]
+            # images after the first and the last epoch (drawing one takes ~1 s)
+            images = {name: _get(f"{url}{name}?e={e}") for name in ("curves.png", "activity.png")
+                      if e in (1, info["epochs"])}
+            served.append((json.loads(_get(url + "state.json")[2]), images))
+
+        result = train(TrainConfig(hidden=32, epochs=3, max_train_samples=200, max_test_samples=100),
+                       progress=False, on_epoch=on_epoch)
         with pytest.raises(urllib.error.HTTPError):
             _get(url + "nothing-here")
     finally:
         view.stop()
-    assert json.loads(json.dumps(view.state_summary()))["done"] is True
+    assert [s["epoch"] for s, _ in served] == [1, 2, 3] and all(s["epochs"] == 3 for s, _ in served)
+    # the summary after epoch e shows the training losses the loop recorded for epoch e
+    for e, (state, images) in enumerate(served):
+        for kind in ("dense", "sparse"):
+            assert f"{kind} {result.metrics[kind]['history']['train_loss'][e]:.4f}" in state["summary"], (e, kind)
+        assert len(images) == (0 if e == 1 else 2)
+        for name, (code, ctype, png) in images.items():
+            assert code == 200 and ctype == "image/png" and png[:8] == PNG and len(png) > 5000, (e, name)
+    # after the last epoch the activity shown is the trained sparse model's on the test digits
+    active = result.metrics["sparse"]["activation_density"]
+    assert f"sparse {active * 100:.0f}% units active" in served[-1][0]["summary"]
+    # images are redrawn when training moves on
+    for name in ("curves.png", "activity.png"):
+        assert served[0][1][name][2] != served[-1][1][name][2], name
+    assert view.state_summary()["done"] is True
     with pytest.raises(urllib.error.URLError):
         _get(url + "state.json")
 
