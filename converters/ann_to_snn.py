@@ -114,7 +114,7 @@ def load_ann(path: str | Path, layers: Sequence[str] | None = None,
 
     path = Path(path)
     obj = load_raw(path)
-    source = {"path": str(path.resolve()), "sha256": _sha256(path)}
+    source = {"path": str(path.resolve()), "sha256": file_sha256(path)}
     if output_activation is not None and output_activation not in OUTPUT_ACTIVATIONS:
         raise ValidationError(f"output activation must be one of {', '.join(OUTPUT_ACTIVATIONS)}, "
                               f"got {output_activation!r}")
@@ -230,7 +230,8 @@ def _linear_chain(sd: dict, path: Path, order: Sequence[str] | None
     return names, weights, biases
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex (recorded as the network's ``source_sha256``)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -466,4 +467,4 @@ def ann_macs(network: SpikingNetwork, x: np.ndarray) -> dict[str, float]:
 
 
 __all__ = ["AnnModel", "load_ann", "calibration_scales", "convert", "convert_file", "ann_forward_from_network",
-           "ann_macs", "CODINGS", "CheckpointError"]
+           "ann_macs", "file_sha256", "CODINGS", "CheckpointError"]

@@ -62,7 +62,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(only=command if command in COMMANDS else None)
+    # without a known subcommand only the list of commands is needed: import none of their modules
+    parser = build_parser(only=command if command in COMMANDS else "")
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()

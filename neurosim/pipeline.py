@@ -21,7 +21,6 @@ Defaults live in :mod:`neurosim.defaults`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from dataclasses import fields
@@ -339,22 +338,13 @@ def simulate(network: Any, inputs: Any = None, dataset: Any = None, split: str |
     return SimulationResult(record, network)
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def ann_reference(net: Any, x: np.ndarray) -> tuple[np.ndarray | None, list[np.ndarray] | None, str | None]:
     """The source ANN's reconstruction and hidden activations (network units) for a converted network.
 
     From the checkpoint when it is still there with the same SHA-256, else from the network's
     own weights, which reproduce the ANN exactly (``metadata['ann_equivalent']``).
     """
-    from converters.ann_to_snn import ann_forward_from_network, load_ann
+    from converters.ann_to_snn import ann_forward_from_network, file_sha256, load_ann
 
     if not net.metadata.get("ann_equivalent"):
         return None, None, None

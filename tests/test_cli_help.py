@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -81,3 +83,12 @@ def test_profiles_prints_and_writes_only_when_asked(tmp_path, monkeypatch, capsy
     printed = json.loads(capsys.readouterr().out)
     assert json.loads(out.read_text()) == printed
     assert {p["name"] for p in printed} >= {"loihi2", "spinnaker2"}
+
+
+def test_top_level_help_imports_no_subcommand_module():
+    code = ("import sys\nfrom neurosim.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'numpy', 'neurosim.commands.train', 'neurosim.commands.simulate') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("[]")
+    assert all(name in done.stdout for name in COMMANDS)
