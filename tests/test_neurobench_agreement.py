@@ -1,0 +1,283 @@
+"""neurosim's NeuroBench-named metrics against the ``neurobench`` package on the same network and data.
+
+A converted digits autoencoder (64 -> 48 -> 64, pruned and gated, as ``neurosim convert`` makes
+it) is simulated on the reference engine; the same network is written as torch modules, an
+snnTorch ``Leaky`` per spiking layer, and NeuroBench's ``Benchmark`` measures it with its own
+hooks (``SynapticOperations``, ``ActivationSparsity``, ``ConnectionSparsity``) on the same
+digits and the same input messages. Both run in float64.
+
+Two schedules (docs/metrics.md):
+
+* **neurosim's** (each connection delays by one step, layer ``l`` enabled for ``T - l`` steps):
+  torch runs without delay, so layer ``l`` computes at torch step ``j`` what it computes at its
+  ``j``-th enabled step in neurosim; running layer ``l`` (and its outgoing ``Linear``) only at
+  steps ``j < T - l`` is neurosim's schedule. NeuroBench's numbers equal neurosim's exactly.
+* **NeuroBench's usual one** (``SNNTorchModel``: every layer for all ``T`` steps): NeuroBench
+  also counts layer ``l``'s last ``l`` steps. The tests check that difference event by event
+  (from the per-step spikes the reference engine records) and, for ``Dense``, in closed form.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+snn = pytest.importorskip("snntorch")
+pytest.importorskip("neurobench")
+
+from neurobench.benchmarks import Benchmark  # noqa: E402
+from neurobench.metrics.static import ConnectionSparsity  # noqa: E402
+from neurobench.metrics.workload import ActivationSparsity, SynapticOperations  # noqa: E402
+from neurobench.models import NeuroBenchModel, SNNTorchModel  # noqa: E402
+
+from converters.ann_to_snn import convert_file  # noqa: E402
+from converters.snntorch_interop import regular_spike_trains  # noqa: E402
+from neurosim import metrics  # noqa: E402
+from neurosim.backends import simulate  # noqa: E402
+from neurosim.data import load_dataset  # noqa: E402
+
+T = 16
+N = 40
+METRICS = [[ConnectionSparsity], [SynapticOperations, ActivationSparsity]]
+
+
+def _spike(mem_shift):
+    """Heaviside ``mem > threshold`` in the membrane's dtype (snnTorch's default returns float32)."""
+    return (mem_shift > 0).to(mem_shift.dtype)
+
+
+class IFNeuron(snn.Leaky):
+    """neurosim's ``if`` neuron with reset by subtraction as snnTorch's ``Leaky``.
+
+    ``beta = 1`` and snnTorch's default delayed subtractive reset: the membrane ``m`` that
+    snnTorch holds after a spike still contains the threshold, subtracted at the next step, so
+    ``m_k - threshold * s_k`` is neurosim's ``v`` (``v += I``; spike if ``v > threshold``;
+    ``v -= threshold``). The membrane starts at ``v_init`` instead of 0.
+    """
+
+    def __init__(self, threshold: float, v_init: np.ndarray):
+        super().__init__(beta=1.0, threshold=threshold, reset_mechanism="subtract", init_hidden=True,
+                         spike_grad=_spike)
+        self.register_buffer("v_init", torch.as_tensor(np.asarray(v_init, dtype=np.float64)))
+
+    def reset_mem(self):
+        self.mem = torch.zeros(0, dtype=torch.float64)  # the next input sets the shape and v_init
+        return self.mem
+
+    def forward(self, input_):
+        if self.mem.shape != input_.shape:
+            self.mem = self.v_init.expand_as(input_).clone()
+        return super().forward(input_)
+
+
+class SigmaDelta(torch.nn.Module):
+    """neurosim's ``sigma_delta`` neuron (see :mod:`neurosim.network`), a graded activation module."""
+
+    def __init__(self, bias: np.ndarray, threshold: np.ndarray, step: float):
+        super().__init__()
+        self.register_buffer("bias", torch.as_tensor(np.asarray(bias, dtype=np.float64)))
+        self.register_buffer("threshold", torch.as_tensor(np.asarray(threshold, dtype=np.float64)))
+        self.step = float(step)
+        self.reset_mem()
+
+    def reset_mem(self):
+        self.sigma = self.sent = None
+
+    def forward(self, input_):
+        if self.sigma is None:
+            self.sigma, self.sent = torch.zeros_like(input_), torch.zeros_like(input_)
+        self.sigma = self.sigma + input_
+        delta = torch.relu(self.sigma + self.bias) - self.sent
+        payload = torch.round(delta / self.step) * self.step if self.step else delta
+        payload = torch.where(delta.abs() >= self.threshold, payload, torch.zeros_like(payload))
+        self.sent = self.sent + payload
+        return payload
+
+
+class ChainNet(torch.nn.Module):
+    """``Linear``, neuron, ``Linear``, neuron, ..., ``Linear`` (the readout's current), in float64.
+
+    ``forward(x, depth)`` runs the input connection and the first ``depth`` neuron layers with
+    their outgoing connections; it returns (readout current or None, last messages).
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        linears, neurons = [], []
+        for layer in network.layers[1:]:
+            conn = layer.connection
+            graded = layer.kind == "sigma_delta"
+            lin = torch.nn.Linear(conn.weight.shape[1], conn.weight.shape[0], bias=not graded, dtype=torch.float64)
+            lin.weight.data = torch.as_tensor(conn.weight)
+            if not graded:
+                lin.bias.data = torch.as_tensor(conn.bias)
+            linears.append(lin)
+            if layer.kind == "if":
+                assert layer.options.get("reset", "subtract") == "subtract"
+                neurons.append(IFNeuron(float(np.unique(layer.params["v_threshold"])[0]), layer.params["v_init"]))
+            elif graded:
+                neurons.append(SigmaDelta(conn.bias, layer.params["v_threshold"], layer.options["payload_step"]))
+            else:
+                assert layer.kind == "readout"
+        self.linears = torch.nn.ModuleList(linears)
+        self.neurons = torch.nn.ModuleList(neurons)
+
+    def reset(self):
+        for neuron in self.neurons:
+            neuron.reset_mem()
+
+    def forward(self, x, depth=None):
+        depth = len(self.neurons) if depth is None else depth
+        h = self.linears[0](x)
+        for neuron, lin in list(zip(self.neurons, self.linears[1:]))[:depth]:
+            h = neuron(h)
+            m = h
+            h = lin(h)
+        return (h if depth == len(self.neurons) else None), (m if depth else x)
+
+
+class ScheduledModel(NeuroBenchModel):
+    """neurosim's schedule: at torch step ``j`` run neuron layers ``l`` with ``j < T - l``."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.add_activation_module(snn.SpikingNeuron)
+        self.add_activation_module(SigmaDelta)
+
+    def __call__(self, data):
+        self.net.reset()
+        steps = data.shape[1]
+        outputs = []
+        with torch.no_grad():
+            for j in range(steps):
+                depth = min(len(self.net.neurons), steps - 1 - j)
+                out, _ = self.net(data[:, j], depth)
+                if out is not None:
+                    outputs.append(out)
+        return torch.stack(outputs, dim=1)
+
+    def __net__(self):
+        return self.net
+
+
+class FullModel(SNNTorchModel):
+    """NeuroBench's snnTorch wrapper (every layer for every step), the graded neuron registered too."""
+
+    def __init__(self, net):
+        super().__init__(net)
+        self.add_activation_module(SigmaDelta)
+
+
+def input_messages(network, x: np.ndarray) -> np.ndarray:
+    """The input layer's messages per step, (N, T, d): what both simulators receive."""
+    inp = network.layers[0]
+    encoding = inp.options["encoding"]
+    if encoding == "regular":
+        steps = regular_spike_trains(x, inp.params["gain"], T, v_init=float(np.unique(inp.params["v_init"])[0]))
+    else:
+        assert encoding == "graded"
+        step = inp.options["payload_step"]
+        steps = np.zeros((T, *x.shape))
+        steps[0] = np.round(inp.params["gain"] * x / step) * step
+    return np.ascontiguousarray(np.moveaxis(steps, 0, 1))
+
+
+def neurobench(model, messages: np.ndarray, batch_size: int = 16) -> dict:
+    data = torch.utils.data.TensorDataset(torch.as_tensor(messages), torch.zeros(len(messages)))
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    return Benchmark(model, loader, [], [], METRICS).run(quiet=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny float64 products: one thread is 40x faster than two on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module", params=["rate", "graded"])
+def case(request, tmp_path_factory):
+    from networks import make_checkpoint
+
+    ckpt = make_checkpoint(tmp_path_factory.mktemp("nb") / "sparse.pt", "sparse", hidden=48, seed=3)
+    network, _ = convert_file(ckpt, request.param)
+    x = load_dataset("digits", "test").x[:N].astype(np.float64)
+    record = simulate(network, x, T, record=list(range(N)))
+    return network, x, record
+
+
+def _neuron_steps(net, messages: np.ndarray, model_cls) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-step messages (N, steps, n) of each neuron module and the readout currents of one run."""
+    record = [[] for _ in net.neurons]
+    hooks = [n.register_forward_hook(lambda _m, _i, out, r=r: r.append(out.detach().numpy()))
+             for n, r in zip(net.neurons, record)]
+    try:
+        out = model_cls(net)(torch.as_tensor(messages))
+    finally:
+        for h in hooks:
+            h.remove()
+    return [np.stack(r, axis=1) for r in record], out.detach().numpy()
+
+
+def test_torch_model_is_the_simulated_network(case):
+    """Step for step: the torch chain on neurosim's schedule emits what the reference engine emitted."""
+    network, x, record = case
+    net = ChainNet(network)
+    steps, currents = _neuron_steps(net, input_messages(network, x), ScheduledModel)
+    np.testing.assert_array_equal(record.step_spikes[network.layers[0].name],
+                                  input_messages(network, x) != 0)
+    for l, (layer, theirs) in enumerate(zip(network.layers[1:], steps), start=1):
+        assert theirs.shape[1] == T - l
+        np.testing.assert_array_equal(record.step_spikes[layer.name][:, l:], theirs != 0)
+        assert record.step_spikes[layer.name][:, :l].sum() == 0
+        assert (theirs != 0).sum() > N  # the layer takes part
+    readout = network.layers[-1]
+    window = T - (len(network.layers) - 1)
+    acc = currents[:, :window].sum(axis=1)
+    if readout.options["decode"] == "sum":  # sigma + b: the bias once, not once per step
+        acc = acc - (window - 1) * readout.connection.bias
+    else:
+        acc = acc / window
+    np.testing.assert_allclose(record.outputs, 1.0 / (1.0 + np.exp(-readout.params["scale"] * acc)), rtol=1e-12)
+
+
+def test_neurobench_equals_neurosim_on_its_schedule(case):
+    network, x, record = case
+    theirs = neurobench(ScheduledModel(ChainNet(network)), input_messages(network, x))
+    ours = metrics.neurobench_metrics(record)
+    assert ours["SynapticOperations"] == theirs["SynapticOperations"]
+    binary = network.layers[0].options["encoding"] == "regular"
+    ops = ours["SynapticOperations"]
+    assert (ops["Effective_ACs"] > 0, ops["Effective_MACs"] > 0) == (binary, not binary)
+    assert ops["Effective_ACs"] + ops["Effective_MACs"] == record.synaptic_ops_per_inference
+    assert ours["ActivationSparsity"] == pytest.approx(theirs["ActivationSparsity"], rel=1e-12, abs=1e-15)
+    assert round(ours["ConnectionSparsity"], 4) == theirs["ConnectionSparsity"]
+
+
+def test_neurobench_full_schedule_counts_each_layer_over_t_steps(case):
+    """SNNTorchModel runs layer l for all T steps: what neurosim counts for layer l when it simulates T + l steps."""
+    network, x, _ = case
+    theirs = neurobench(FullModel(ChainNet(network)), input_messages(network, x))
+    depth = len(network.layers) - 2  # neuron layers between input and readout
+    longer = simulate(network, x, T + depth, record=list(range(N)))
+    acs = macs = silent = slots = 0
+    for l, layer in enumerate(network.layers[:-1]):
+        first_t = longer.step_spikes[layer.name][:, l:l + T]  # layer l's first T enabled steps
+        ops = int(first_t.sum(axis=(0, 1)) @ network.fan_out(l))
+        if metrics.message_type(longer, l) == "binary":
+            acs += ops
+        else:
+            macs += ops
+        if l:
+            silent, slots = silent + (~first_t).sum(), slots + first_t.size
+    sizes = [layer.size for layer in network.layers]
+    assert theirs["SynapticOperations"] == {"Effective_ACs": acs / N, "Effective_MACs": macs / N,
+                                            "Dense": T * sum(a * b for a, b in zip(sizes, sizes[1:]))}
+    assert theirs["ActivationSparsity"] == pytest.approx(silent / slots, rel=1e-12)
+    # the closed form for Dense: NeuroBench's minus neurosim's = sum_l l n_l n_(l+1)
+    ours = metrics.synaptic_operations(simulate(network, x, T))
+    assert theirs["SynapticOperations"]["Dense"] - ours["Dense"] == sum(
+        l * a * b for l, (a, b) in enumerate(zip(sizes, sizes[1:])))
