@@ -70,7 +70,6 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
     """
     from neurosim.training.config import TrainConfig
     from neurosim.training.loop import train as _train
-    from neurosim.training.run import save_run
 
     if config is None:
         config = TrainConfig()
@@ -85,7 +84,7 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
     config.validate()
     result = _train(config, progress=progress, on_epoch=on_epoch)
     if out is not None:
-        save_run(result, out, plots=plots)
+        result.save(out, plots=plots)
     return result
 
 

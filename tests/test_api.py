@@ -173,8 +173,12 @@ def test_mnist_run_flows_to_simulate_without_repeating_dataset_flags(mnist_dir, 
     from neurosim.cli import main
 
     run = tmp_path / "run"
-    neurosim.train(dataset="mnist", data_dir=str(mnist_dir), out=run, epochs=1, hidden=16,
-                   max_train_samples=200, max_test_samples=50, plots=False)
+    trained = neurosim.train(dataset="mnist", data_dir=str(mnist_dir), out=run, epochs=1, hidden=16,
+                             max_train_samples=200, max_test_samples=50, plots=False)
+    assert repr(trained).startswith("TrainResult(mnist, 1 epochs; dense: H=16")
+    # a dense model multiplies every weight: 2 x 784 x 16 MACs per input
+    assert trained.macs_per_inference["dense"] == 2 * 784 * 16
+    assert neurosim.load_metrics(run)["config"]["data_dir"] == str(mnist_dir)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

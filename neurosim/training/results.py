@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from neurosim.data import Dataset
@@ -36,3 +37,32 @@ class TrainResult:
     checkpoints: dict[str, dict[str, Any]]
     train: Dataset
     test: Dataset
+
+    @property
+    def macs_per_inference(self) -> dict[str, float]:
+        """Model -> effective MACs per held-out input (nonzero weights fed by nonzero values)."""
+        return {k: float(self.metrics[k]["macs_per_inference"]) for k in MODEL_KINDS if k in self.metrics}
+
+    @property
+    def test_mse(self) -> dict[str, float]:
+        """Model -> reconstruction MSE per pixel on the held-out split."""
+        return {k: float(self.metrics[k]["test_mse"]) for k in MODEL_KINDS if k in self.metrics}
+
+    def to_json(self) -> str:
+        """``metrics.json`` as text."""
+        import json
+
+        from neurosim.fileio import json_default
+
+        return json.dumps(self.metrics, indent=2, default=json_default) + "\n"
+
+    def save(self, out: str | Path, plots: bool = True) -> dict[str, Path]:
+        """Write the run folder (checkpoints, metrics.json, config.toml, figures): ``neurosim train --out``."""
+        from neurosim.training.run import save_run
+
+        return save_run(self, out, plots=plots)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}: H={self.metrics[k].get('hidden')} MSE {self.metrics[k]['test_mse']:.4g} "
+                          f"MACs {self.metrics[k]['macs_per_inference']:.4g}" for k in MODEL_KINDS if k in self.metrics)
+        return f"TrainResult({self.config.dataset}, {self.config.epochs} epochs; {parts})"
