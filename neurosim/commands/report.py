@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="write the report to FILE instead of printing it (default: print)")
     p.add_argument("--json", metavar="FILE", default=None,
                    help="where to write the JSON estimates (default: beside -o FILE, else beside the first record)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="batch of the throughput mode on GPUs and CPUs (the latency mode is batch 1; default: 64)")
+    p.add_argument("--draws", type=int, default=4000, metavar="N",
+                   help="Monte-Carlo draws of the profiles' uncertain figures (default: 4000)")
+    p.add_argument("--draw-seed", type=int, default=0, metavar="N",
+                   help="seed of the Monte-Carlo draws of the profiles' figures (default: 0)")
     p.add_argument("--strict", action="store_true",
                    help="fail (exit 2) when a network does not fit a profile instead of flagging it "
                         "(default: flag it and estimate anyway)")
@@ -80,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     profiles = load_profiles(args.profile or ["all"])
     records = [record_from_args(r, args) if is_nir_file(r) else load_record(r) for r in args.records]
     estimates = Estimates([e for rec, src in zip(records, args.records)
-                           for e in estimate(rec, profiles, strict=args.strict, source=str(src))])
+                           for e in estimate(rec, profiles, strict=args.strict, source=str(src),
+                                             batch_size=args.batch_size, draws=args.draws, seed=args.draw_seed)])
     text = report(estimates, args.format)
     json_path = Path(args.json) if args.json else default_json_path(args.records, args.output, args.format)
     protected = {_stem(r).with_suffix(sfx).resolve() for r in args.records for sfx in (".json", ".npz")}

@@ -13,30 +13,39 @@ nor read). Any other tile is read in full: a zero weight inside a used tile is a
 low conductance that still sits on a driven row and a converted column, so *unstructured
 weight sparsity saves nothing until a whole tile empties*.
 
-Energy per inference
---------------------
+Energy per inference (the target pays for MACs of every cell of the tiles it reads)
+--------------------------------------------------------------------------------------
 For sample ``s``, row block ``r`` has ``A_{s,r}`` nonzero inputs (the record's spike pattern:
 a unit that spiked at least once is a nonzero activation). A used tile ``(r, c)`` is read
 unless ``skips_idle_tiles`` and ``A_{s,r} = 0``. Over the tiles read:
 
 .. math::
 
-   E = \overline{\sum_{(r,c)\ \mathrm{read}} \Big[ A_{s,r}\, d\, E_\mathrm{row}
+   E_\mathrm{dyn} = \overline{\sum_{(r,c)\ \mathrm{read}} \Big[ A_{s,r}\, d\, E_\mathrm{row}
         + k_c\, q\, E_\mathrm{ADC} + \rho\, E_\mathrm{array} + E_\mathrm{periph} \Big]}
-     + P_\mathrm{tile}\, \mathrm{tiles}\, t_\mathrm{inf}
+     + \Big(\sum_l n_{\mathrm{in},l} + n_{\mathrm{out},L}\Big)\, b_a\, E_\mathrm{byte}
 
 ``d`` = row drives per nonzero input (bit-serial DAC pulses), ``k_c`` = physical columns of
 the tile's weights (``weight columns x cells_per_weight``), ``q`` = ADC conversions per
-column per MVM, ``rho`` = read cycles per MVM, the bar the mean over samples. Activity
+column per MVM, ``rho`` = read cycles per MVM, the bar the mean over samples; the last term
+moves every layer's input vector (``b_a`` bytes per activation) through buffers and the
+on-chip network (``E_byte`` per byte written, read and routed) and the final outputs out. Activity
 sparsity saves row drives always, and whole tile reads (ADC + periphery, the large terms)
 where a row block falls silent and the profile skips idle tiles.
 
-Latency per inference
----------------------
-Tiles of a layer work in parallel; layers run one after the other; ``m`` columns share one
-ADC, so their conversions are serialised:
+Latency and static energy
+-------------------------
+Tiles of a layer work in parallel; ``m`` columns share one ADC, so their conversions are
+serialised:
 
-.. math:: t_l = \rho\, t_\mathrm{read} + q\, m\, t_\mathrm{ADC},\qquad t_\mathrm{inf} = \sum_l t_l
+.. math::
+
+   t_l = \rho\, t_\mathrm{read} + q\, m\, t_\mathrm{ADC},\qquad
+   t = \sum_l t_l,\qquad E_\mathrm{stat} = P_\mathrm{tile}\,\mathrm{tiles}\;t
+
+Latency mode: layers one after the other, static (peripheral, idle) power of the tiles the
+network occupies for the whole latency. Throughput mode: pipelined layer by layer, one
+inference per ``max_l t_l``, so ``E_stat = P_tile tiles max_l t_l``.
 """
 from __future__ import annotations
 
@@ -46,7 +55,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from neurosim.hardware.profile import Profile
-from neurosim.hardware.workload import SCENARIOS, CostResult, Workload, WorkloadLayer, collect
+from neurosim.hardware.result import KindCost, ModeCost
+from neurosim.hardware.uncertainty import Draws, typical_draws
+from neurosim.hardware.workload import Workload, WorkloadLayer
 
 
 @dataclass
@@ -95,39 +106,47 @@ def plan_layer(layer: WorkloadLayer, profile: Profile) -> TilePlan:
                     float(phys_cols), float(array_macs))
 
 
-def _scenarios(plans: list[TilePlan], profile: Profile) -> dict[str, tuple[dict[str, float], float]]:
-    tiles_used = sum(p.tiles_used for p in plans)
-    out = {}
-    for sc in SCENARIOS:
-        g = lambda key: profile.get(key, sc, 0.0)  # noqa: E731
-        t_layer = g("read_cycles_per_mvm") * g("array_read_time_s") + \
-            g("conversions_per_column_per_mvm") * profile.get("cols_per_adc") * g("adc_conversion_time_s")
-        latency = t_layer * len(plans)
-        reads = sum(p.tile_reads for p in plans)
-        comps = {
-            "row_drivers_dac": sum(p.row_inputs for p in plans) * g("row_drives_per_active_input")
-            * g("energy_per_row_drive_j"),
-            "adc": sum(p.phys_cols for p in plans) * g("conversions_per_column_per_mvm")
-            * g("energy_per_adc_conversion_j"),
-            "array_read": reads * g("read_cycles_per_mvm") * g("energy_array_read_per_tile_j"),
-            "periphery": reads * g("energy_periphery_per_tile_mvm_j"),
-            "static": g("static_power_per_tile_w") * tiles_used * latency,
-        }
-        out[sc] = (comps, latency)
-    return out
+def _dynamic(plans: list[TilePlan], workload: Workload, profile: Profile, p: Draws) -> dict[str, np.ndarray]:
+    reads = sum(pl.tile_reads for pl in plans)
+    moved = (sum(l.n_in for l in workload.layers) + (workload.layers[-1].n_out if workload.layers else 0)) \
+        * profile.get("bytes_per_activation")
+    return {
+        "row_drivers_dac": sum(pl.row_inputs for pl in plans) * p["row_drives_per_active_input"]
+        * p["energy_per_row_drive_j"],
+        "adc": sum(pl.phys_cols for pl in plans) * p["conversions_per_column_per_mvm"]
+        * p["energy_per_adc_conversion_j"],
+        "array_read": reads * p["read_cycles_per_mvm"] * p.get("energy_array_read_per_tile_j"),
+        "periphery": reads * p["energy_periphery_per_tile_mvm_j"],
+        "activation_movement": moved * p["energy_per_activation_byte_j"],
+    }
 
 
-def cost(workload: Workload, profile: Profile) -> CostResult:
-    """Energy and latency per inference of the ANN of ``workload`` on crossbar ``profile``."""
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) -> KindCost:
+    """Energy and latency per inference of the ANN of ``workload`` on crossbar ``profile`` (both modes)."""
     plans = [plan_layer(layer, profile) for layer in workload.layers]
-    energy, latency, breakdown = collect(_scenarios(plans, profile))
-    tiles_used = sum(p.tiles_used for p in plans)
-    tiles_dense = sum(p.tiles_dense for p in plans)
+    tiles_used = sum(pl.tiles_used for pl in plans)
+    tiles_dense = sum(pl.tiles_dense for pl in plans)
     chips = max(math.ceil(tiles_used / profile.get("tiles_per_chip")), 1)
+    t_layer = p["read_cycles_per_mvm"] * p["array_read_time_s"] + \
+        p["conversions_per_column_per_mvm"] * profile.get("cols_per_adc") * p["adc_conversion_time_s"]
+    n_layers = max(len(plans), 1)
+    latency = t_layer * n_layers
+    dyn = _dynamic(plans, workload, profile, p)
+    p_static = p["static_power_per_tile_w"] * tiles_used
+    res = {"tiles": int(tiles_used), "tiles_if_dense": int(tiles_dense), "chips": int(chips),
+           "tiles_per_layer": {pl.name: pl.tiles_used for pl in plans}}
+    lat = ModeCost(latency_s=latency, inferences_per_s=1.0 / latency, dynamic=dict(dyn),
+                   static={"static_tiles": p_static * latency}, resources=dict(res, pipelined=False),
+                   beside={"static_whole_chips_j": p["static_power_per_tile_w"] * chips
+                           * profile.get("tiles_per_chip") * latency},
+                   notes=["one inference alone: layers in sequence, static power of the occupied tiles for its latency"])
+    thr = ModeCost(latency_s=latency, inferences_per_s=1.0 / t_layer, dynamic=dict(dyn),
+                   static={"static_tiles": p_static * t_layer}, resources=dict(res, pipelined=True),
+                   notes=[f"pipelined layer by layer: one inference per layer time, {n_layers} in flight"])
 
-    def typical_energy(layers: list[WorkloadLayer]) -> float:
+    def typical_dynamic(layers: list[WorkloadLayer]) -> float:
         alt = [plan_layer(l, profile) for l in layers]
-        return sum(sum(c.values()) for c in [_scenarios(alt, profile)["typical"][0]])
+        return float(sum(np.median(v) for v in _dynamic(alt, workload, profile, typical_draws(profile)).values()))
 
     dense_w = [replace(l, mask=None, nnz=l.dense) for l in workload.layers]
     all_active = [replace(l, in_active=None) for l in workload.layers]
@@ -136,14 +155,12 @@ def cost(workload: Workload, profile: Profile) -> CostResult:
             "tiles_used": tiles_used,
             "tiles_if_weights_dense": tiles_dense,
             "nonzero_weight_fraction": workload.total_nnz / max(workload.total_dense, 1),
-            "energy_typical_j": energy["typical"],
-            "energy_if_weights_dense_j": typical_energy(dense_w),
-            "energy_if_all_inputs_nonzero_j": typical_energy(all_active),
+            "dynamic_energy_typical_j": typical_dynamic(workload.layers),
+            "dynamic_energy_if_weights_dense_j": typical_dynamic(dense_w),
+            "dynamic_energy_if_all_inputs_nonzero_j": typical_dynamic(all_active),
         },
         "useful_macs": float(sum(l.work(True, True) for l in workload.layers)),
     }
-    resources = {"tiles": int(tiles_used), "tiles_if_dense": int(tiles_dense), "chips": int(chips),
-                 "tiles_per_layer": {p.name: p.tiles_used for p in plans}}
     assumptions = [
         "the crossbar runs the ANN once per inference; activations are the record's spike pattern "
         "(a unit that spiked at least once = nonzero input)",
@@ -153,9 +170,9 @@ def cost(workload: Workload, profile: Profile) -> CostResult:
         "nonzero inputs drive rows; ADCs convert every mapped column of a tile read",
         ("a tile whose inputs are all zero for a sample is skipped" if profile.flag("skips_idle_tiles")
          else "every used tile is read for every sample, even when its inputs are all zero"),
-        "tiles of a layer work in parallel, layers in sequence; columns sharing an ADC are converted one after another",
-        "idle chip power is not charged unless the profile gives a static power per tile: per-MVM energies "
-        "measured at full load include the chip's static power only as amortised over a busy chip",
+        "tiles of a layer work in parallel; columns sharing an ADC are converted one after another",
+        "every layer's input vector is moved through buffers and the on-chip network, dense (zeros included)",
     ]
-    return CostResult(energy=energy, latency=latency, breakdown=breakdown, resources=resources,
-                      assumptions=assumptions, macs=float(sum(p.array_macs for p in plans)), extra=extra)
+    return KindCost(modes={"latency": lat, "throughput": thr}, work_label="MACs",
+                    work_per_inference=float(sum(pl.array_macs for pl in plans)), assumptions=assumptions,
+                    extra=extra)

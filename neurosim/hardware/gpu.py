@@ -1,68 +1,91 @@
-r"""Cost model of the GPU baseline: the ANN run densely at batch 1 (one inference per call).
+r"""Cost model of GPUs and CPUs running the dense ANN (kinds ``gpu`` and ``cpu``).
 
-A GPU computes every weight of a dense layer whether it is zero or not (unstructured
-sparsity is not exploited; only 2:4 structured sparsity would be), and every activation
-whether it is zero or not. Per layer ``l``:
+A GPU or CPU computes every weight of a dense layer whether it is zero or not (unstructured
+sparsity is not exploited) and every activation whether it is zero or not: the target pays
+for the network's dense *MACs*. At batch ``B``, per layer ``l``:
 
 .. math::
 
    M_l = n_\mathrm{in} n_\mathrm{out},\qquad
-   B_l = M_l\, b_w + (n_\mathrm{in} + n_\mathrm{out})\, b_a,\qquad
-   t_l = k\, t_\mathrm{launch} + \max\!\Big(\frac{2 M_l}{F_\mathrm{peak}},\ \frac{B_l}{BW}\Big)
+   t_l(B) = k\,t_\mathrm{launch} + \max\!\Big(\frac{2 M_l B}{F_\mathrm{peak}},\
+            \frac{M_l b_w + B (n_\mathrm{in} + n_\mathrm{out}) b_a}{BW}\Big)
 
-``k`` kernels per layer (GEMM, bias/activation), ``t_launch`` the launch + scheduling latency
-of one kernel, ``b_w`` / ``b_a`` bytes per weight / activation. Per inference:
+``k`` kernels (operators) per layer, ``t_launch`` the launch and framework dispatch time of
+one, ``b_w`` / ``b_a`` bytes per weight / activation. A batch takes
+``t(B) = sum_l t_l(B) + t_host``; the fraction of it the device spends computing or
+streaming memory is ``u = sum_l max(...) / t(B)``.
+
+Power is idle power plus a utilisation-dependent dynamic part (published idle and full-load
+power of the device):
 
 .. math::
 
-   t_\mathrm{inf} = \sum_l t_l + t_\mathrm{host},\qquad
-   E = \max\!\Big(P_\mathrm{active}\, t_\mathrm{inf},\ \sum_l M_l E_\mathrm{MAC} + B_l E_\mathrm{byte}\Big)
+   P(B) = P_\mathrm{idle} + (P_\mathrm{max} - P_\mathrm{idle})\,\big(\lambda + (1-\lambda)\,u\big)
 
-The reality of a batch-1 MLP of a few hundred thousand weights: the FLOPs take
-nanoseconds at peak, the weights microseconds to stream, while each kernel launch costs
-microseconds, so latency is launch-bound and energy is board power x latency, almost none
-of it spent on arithmetic. The breakdown shows the MAC and memory energy and the rest.
+with ``lambda`` the load of a dispatch-bound stream of tiny kernels (clocks up, pipes
+mostly waiting). Per inference:
+
+.. math::
+
+   E_\mathrm{dyn} = \frac{(P(B) - P_\mathrm{idle})\,t(B)}{B},\qquad
+   E_\mathrm{stat} = \frac{P_\mathrm{idle}\,t(B)}{B}
+
+Latency mode: ``B = 1``. Throughput mode: ``B`` = the batch size the user sets, ``B / t(B)``
+inferences per second, latency ``t(B)`` (a whole batch). For a batch-1 MLP of a few hundred
+thousand weights the FLOPs take nanoseconds, the weights microseconds to stream, and the
+launches tens of microseconds: latency is dispatch-bound and energy is power x latency.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from neurosim.hardware.profile import Profile
-from neurosim.hardware.workload import SCENARIOS, CostResult, Workload, collect
+from neurosim.hardware.result import KindCost, ModeCost
+from neurosim.hardware.uncertainty import Draws
+from neurosim.hardware.workload import Workload
 
 
-def cost(workload: Workload, profile: Profile) -> CostResult:
-    """Energy and latency per inference of the dense ANN of ``workload`` on GPU ``profile``."""
+def batch_time(workload: Workload, profile: Profile, p: Draws, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(time of one batch of ``batch`` inferences, compute-or-memory part of it), per draw."""
     bw_, ba = profile.get("bytes_per_weight"), profile.get("bytes_per_activation")
-    macs = [float(l.dense) for l in workload.layers]
-    nbytes = [m * bw_ + (l.n_in + l.n_out) * ba for m, l in zip(macs, workload.layers)]
-    details = {}
+    launch = len(workload.layers) * p["kernels_per_layer"] * p["kernel_launch_s"]
+    work = np.zeros(p.n)
+    for layer in workload.layers:
+        m = float(layer.dense)
+        nbytes = m * bw_ + batch * (layer.n_in + layer.n_out) * ba
+        work = work + np.maximum(2.0 * m * batch / p["peak_flops"], nbytes / p["memory_bandwidth_bytes_per_s"])
+    return launch + work + p.get("host_transfer_s"), work
 
-    def scenario(sc: str) -> tuple[dict[str, float], float]:
-        g = lambda key: profile.get(key, sc, 0.0)  # noqa: E731
-        launch = len(macs) * g("kernels_per_layer") * g("kernel_launch_s")
-        work = sum(max(2.0 * m / g("peak_flops"), b / g("memory_bandwidth_bytes_per_s"))
-                   for m, b in zip(macs, nbytes))
-        latency = launch + work + g("host_transfer_s")
-        e_mac = sum(macs) * g("energy_per_mac_j")
-        e_mem = sum(nbytes) * g("energy_per_byte_j")
-        total = max(g("power_active_w") * latency, e_mac + e_mem)
-        details[sc] = {"launch_s": launch, "compute_or_memory_s": work}
-        return {"macs": e_mac, "memory_traffic": e_mem, "idle_and_overhead": total - e_mac - e_mem}, latency
 
-    energy, latency, breakdown = collect({sc: scenario(sc) for sc in SCENARIOS})
-    flop_time = 2.0 * sum(macs) / profile.get("peak_flops")
-    extra = {
-        "launch_fraction_of_latency": details["typical"]["launch_s"] / max(latency["typical"], 1e-30),
-        "flop_time_at_peak_s": flop_time,
-        "weight_bytes": float(sum(macs) * bw_),
-    }
+def _mode(workload: Workload, profile: Profile, p: Draws, batch: int) -> ModeCost:
+    t, work = batch_time(workload, profile, p, batch)
+    u = work / t
+    lam = p["launch_bound_load"]
+    p_idle = p["idle_power_w"]
+    p_dyn = np.maximum(p["max_power_w"] - p_idle, 0.0) * (lam + (1 - lam) * u)
+    return ModeCost(latency_s=t, inferences_per_s=batch / t,
+                    dynamic={"device_dynamic": p_dyn * t / batch},
+                    static={"device_idle": p_idle * t / batch},
+                    resources={"devices": 1, "batch_size": int(batch),
+                               "compute_or_memory_fraction": float(np.median(u))})
+
+
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 64) -> KindCost:
+    """Energy and latency per inference of the dense ANN of ``workload`` on ``profile`` (both modes)."""
+    macs = float(sum(l.dense for l in workload.layers))
+    lat = _mode(workload, profile, p, 1)
+    thr = _mode(workload, profile, p, int(batch_size))
+    lat.notes.append("one inference alone (batch 1): dispatch-bound, idle power charged for its latency")
+    thr.notes.append(f"batches of {int(batch_size)}: the dispatch time is shared by the batch")
+    flop_time = 2.0 * macs / profile.get("peak_flops")
     assumptions = [
-        "the GPU runs the dense ANN at batch 1 (one inference per call): zero weights and zero activations "
-        "are computed like any other (unstructured sparsity is not exploited)",
-        "latency per layer = kernel launches + max(FLOPs / peak, bytes / bandwidth); layers run in sequence",
-        f"at batch 1 this network is launch-bound: launches are {100 * extra['launch_fraction_of_latency']:.0f} % "
-        f"of the typical latency, the FLOPs alone would take {flop_time:.2g} s at peak",
-        "energy = board power while serving x latency (or the MAC + memory energy, if larger)",
+        f"the {profile.kind.upper()} runs the dense ANN: zero weights and zero activations are computed like any "
+        "other (unstructured sparsity is not exploited)",
+        "time per layer = kernel dispatches + max(FLOPs / peak, bytes / bandwidth); layers run in sequence; "
+        "weights are streamed from main memory once per batch",
+        "power = idle + (max - idle) x (dispatch-bound load + (1 - it) x fraction of time computing or streaming)",
+        f"the FLOPs alone would take {flop_time:.2g} s at peak",
     ]
-    resources = {"gpus": 1, "weight_bytes": int(sum(macs) * bw_)}
-    return CostResult(energy=energy, latency=latency, breakdown=breakdown, resources=resources,
-                      assumptions=assumptions, macs=float(sum(macs)), extra=extra)
+    extra = {"flop_time_at_peak_s": flop_time, "weight_bytes": macs * profile.get("bytes_per_weight")}
+    return KindCost(modes={"latency": lat, "throughput": thr}, work_label="MACs", work_per_inference=macs,
+                    assumptions=assumptions, extra=extra)

@@ -1,123 +1,188 @@
 r"""Cost model of neuromorphic many-core chips (Loihi, Loihi 2, SpiNNaker, SpiNNaker2).
 
 The spiking network runs as it was simulated: the record's spikes, synaptic operations and
-neuron updates are the work.
+neuron updates are the work (the target pays for *synaptic operations*).
 
-Mapping
--------
+Mapping (as the vendor toolchains do)
+-------------------------------------
 Input neurons are spike sources outside the cores (host or spike generators; their spikes
-are routed to the cores and counted as messages). Each later layer ``l`` is spread evenly
-over
+are routed to the cores and counted as messages). Each later layer ``l`` (``n_l`` neurons,
+``S_l`` nonzero synapses into it, ``SOP_l`` synaptic operations and ``s_l`` spikes over its
+``T_l`` enabled steps) gets
 
-.. math:: C_l = \max\left(\left\lceil \frac{n_l}{N_\mathrm{core}} \right\rceil,
-                          \left\lceil \frac{S_l}{S_\mathrm{core}} \right\rceil\right)
+.. math::
 
-cores, with ``n_l`` neurons, ``S_l`` nonzero synapses into the layer (stored with the
-post-synaptic neuron), ``N_core`` = ``neurons_per_core`` and ``S_core`` =
-``synapses_per_core`` (the second term only when the profile states it). Chips
-``= ceil(sum_l C_l / cores_per_chip)``. Pruning lowers ``S_l`` and can lower ``C_l``.
+   C_l = \max\left(\left\lceil \frac{n_l}{N_\mathrm{core}} \right\rceil,
+                   \left\lceil \frac{S_l}{S_\mathrm{core}} \right\rceil,
+                   \left\lceil \frac{(\mathrm{SOP}_l\,t_\mathrm{syn} + s_l\,t_\mathrm{spike})/T_l
+                         + n_l\,t_\mathrm{upd}}{t_\mathrm{floor}} \right\rceil\right)
+
+cores: neurons per core, synaptic memory per core (when the profile states it) and, on a
+real-time system (``real_time``: a step lasts the network's dt, SpiNNaker; else
+``timestep_floor_s`` > 0), the synaptic events a core can
+process within one real-time step (sPyNNaker lowers the neurons per core until a core's
+load fits its timer tick). Chips ``= ceil(sum_l C_l / cores_per_chip)``, boards
+``= ceil(chips / chips_per_board)`` where the board is the unit of deployment. The mapping
+uses the figures' typical values, so resources are the same in every draw.
+
+Time
+----
+A timestep lasts as long as its most loaded core needs, plus the barrier
+synchronisation, and never less than the real-time step:
+
+.. math::
+
+   t_\mathrm{step} = \max\!\Big(\max_l \Big[\frac{\mathrm{SOP}_l\,t_\mathrm{syn}
+       + s_l\,t_\mathrm{spike}}{T_l\,C_l} + \frac{n_l}{C_l}\,t_\mathrm{upd}\Big]
+       + t_\mathrm{sync},\; t_\mathrm{floor}\Big)
+
+The record holds totals, not per-step counts, so a core's load is its mean per step (bursts
+are not modelled: a lower bound on the busiest step).
 
 Energy per inference
 --------------------
 .. math::
 
-   E = \sum_l \mathrm{SOP}_l\,E_\mathrm{syn}
+   E_\mathrm{dyn} = \sum_l \mathrm{SOP}_l E_\mathrm{syn}
      + \sum_l \left[U^\mathrm{act}_l E_\mathrm{act} + (U_l - U^\mathrm{act}_l) E_\mathrm{inact}\right]
      + \Big(s_0 + \sum_l s_l\Big) E_\mathrm{spike}
-     + P_\mathrm{static}\,\mathrm{chips}\,t_\mathrm{inf}
+     + P_\mathrm{mgmt}\,\mathrm{chips}\;t
 
-``SOP_l`` synaptic operations into layer ``l``, ``U_l`` / ``U^act_l`` its neuron updates
-(all / active), ``s_l`` its spikes (``s_0`` the input spikes). A profile with a single
-``energy_per_neuron_update_j`` charges every update that energy. A silent network
-(no spikes, no synaptic operations, no active updates) costs inactive updates + static.
-
-Latency per inference
----------------------
-A timestep lasts as long as its most loaded core needs, plus the barrier synchronisation,
-and never less than the profile's ``timestep_floor_s`` (real-time throttle):
+with ``U_l`` / ``U^act_l`` the layer's neuron updates (all / active) and ``P_mgmt`` the
+power of the chip's embedded management cores while a run is in progress (where the
+profile states it). Static energy, latency mode (one inference alone, ``t = T t_step``):
 
 .. math::
 
-   t_\mathrm{core,l} = \frac{\mathrm{SOP}_l\,t_\mathrm{syn} + s_l\,t_\mathrm{spike}}{T_l\,C_l}
-                     + \frac{n_l}{C_l}\,t_\mathrm{upd},\qquad
-   t_\mathrm{step} = \max\!\Big(\max_l t_\mathrm{core,l} + t_\mathrm{sync},\; t_\mathrm{floor}\Big),\qquad
-   t_\mathrm{inf} = T\,t_\mathrm{step}
+   E_\mathrm{stat} = \begin{cases}
+     \Big(B\,c_B\,P_\mathrm{chip} + B\,P_\mathrm{board}\Big)\,t & \text{board = unit of deployment} \\
+     \dfrac{\sum_l C_l}{c_\mathrm{chip}}\,P_\mathrm{chip}\;t & \text{otherwise (occupied cores)}
+   \end{cases}
 
-with ``T_l`` the layer's enabled window and ``T`` the timesteps per inference. The record
-holds totals, not per-step counts, so the load of a core is its mean per step (bursts are
-not modelled: a lower bound on the busiest step).
-
-Every figure comes from the profile; each scenario ('low', 'typical', 'high') evaluates the
-model with the matching bound of every figure (the model is monotone in each figure).
+with the static power of the whole chips (``chips x P_chip x t``) shown beside it.
+Throughput mode: the network is replicated ``k = floor(capacity / sum_l C_l)`` times into
+the cores of the chips (boards) it occupies and each copy takes a new input every ``T``
+steps (inferences pipelined through the timesteps), so ``k / (T t_step)`` inferences per
+second share the static power of the whole chips (boards).
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from neurosim.hardware.profile import Profile
-from neurosim.hardware.workload import SCENARIOS, CostResult, Workload, collect
+from neurosim.hardware.result import KindCost, ModeCost
+from neurosim.hardware.uncertainty import Draws
+from neurosim.hardware.workload import Workload
 
 
-def map_cores(workload: Workload, profile: Profile) -> dict[str, int]:
-    """Cores per on-chip layer (see the module docstring)."""
+def step_floor(workload: Workload, profile: Profile) -> float:
+    """Shortest wall-clock timestep: the network's dt on a real-time system, else the profile's floor."""
+    floor = profile.get("timestep_floor_s", 0.0)
+    if profile.flag("real_time"):
+        return float(workload.dt_s) if workload.dt_s else floor
+    return floor
+
+
+def map_cores(workload: Workload, profile: Profile) -> dict[str, dict[str, int]]:
+    """Cores per on-chip layer and the limit that set them (see the module docstring)."""
     npc = profile.get("neurons_per_core")
-    spc = profile.get("synapses_per_core") if profile.has("synapses_per_core") else None
+    spc = profile.get("synapses_per_core", 0.0)
+    floor = step_floor(workload, profile)
+    t_syn, t_spk, t_upd = (profile.get(k, 0.0) for k in ("time_per_synop_s", "time_per_spike_s",
+                                                          "time_per_neuron_update_s"))
     out = {}
     for layer in workload.layers:
-        cores = math.ceil(layer.n_out / npc)
+        need = {"neurons_per_core": math.ceil(layer.n_out / npc)}
         if spc:
-            cores = max(cores, math.ceil(layer.nnz / spc))
-        out[layer.name] = max(int(cores), 1)
+            need["synapses_per_core"] = math.ceil(layer.nnz / spc)
+        if floor > 0:
+            load = (layer.synops_in * t_syn + layer.spikes_out * t_spk) / max(layer.timesteps, 1) \
+                + layer.n_out * t_upd
+            need["events_per_real_time_step"] = math.ceil(load / floor * (1 - 1e-9))
+        limit = max(need, key=lambda k: need[k])
+        out[layer.name] = {"cores": max(int(need[limit]), 1), "limited_by": limit}  # type: ignore[dict-item]
     return out
 
 
-def cost(workload: Workload, profile: Profile) -> CostResult:
-    """Energy and latency per inference of ``workload`` on neuromorphic ``profile``."""
-    cores = map_cores(workload, profile)
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) -> KindCost:
+    """Energy and latency per inference of ``workload`` on neuromorphic ``profile`` (both modes).
+
+    ``batch_size`` is not used: a spiking chip takes one input per network copy.
+    """
+    mapping = map_cores(workload, profile)
+    cores = {k: v["cores"] for k, v in mapping.items()}
     total_cores = sum(cores.values())
-    chips = max(math.ceil(total_cores / profile.get("cores_per_chip")), 1)
-    split = profile.has("energy_per_active_update_j")
+    cpc = int(profile.get("cores_per_chip"))
+    chips = max(math.ceil(total_cores / cpc), 1)
+    cpb = int(profile.get("chips_per_board", 0))
+    boards = math.ceil(chips / cpb) if cpb else 0
     T = max(workload.timesteps, 1)
+    g = p.get
+    t_core = np.zeros(p.n)
+    for layer in workload.layers:
+        c = cores[layer.name]
+        busy = (layer.synops_in * g("time_per_synop_s") + layer.spikes_out * g("time_per_spike_s")) \
+            / (layer.timesteps * c) + (layer.n_out / c) * g("time_per_neuron_update_s")
+        t_core = np.maximum(t_core, busy)
+    step = np.maximum(t_core + g("sync_time_per_step_s"), step_floor(workload, profile))
+    latency = T * step
+    updates = sum(l.updates for l in workload.layers)
+    active = sum(min(l.active_updates, l.updates) for l in workload.layers)
+    if profile.has("energy_per_active_update_j"):
+        e_upd = active * g("energy_per_active_update_j") + (updates - active) * g("energy_per_inactive_update_j")
+    else:
+        e_upd = updates * g("energy_per_neuron_update_j")
+    events = {"synaptic_ops": workload.synops * g("energy_per_synop_j"), "neuron_updates": e_upd,
+              "spikes_routing": workload.spikes * g("energy_per_spike_j")}
+    p_chip = g("static_power_per_chip_w")
+    p_mgmt = g("management_power_per_chip_w")
+    if boards:
+        unit_power = boards * (cpb * p_chip + g("board_overhead_power_w"))
+        unit = f"{boards} board(s) of {cpb} chips"
+        capacity = boards * cpb * cpc
+    else:
+        unit_power = chips * p_chip
+        unit = f"{chips} chip(s)"
+        capacity = chips * cpc
+    copies = max(capacity // max(total_cores, 1), 1)
+    occupied_power = unit_power if boards else p_chip * total_cores / cpc
 
-    def scenario(sc: str) -> tuple[dict[str, float], float]:
-        g = lambda key: profile.get(key, sc, 0.0)  # noqa: E731  optional figures default to 0
-        t_core = 0.0
-        for layer in workload.layers:
-            c = cores[layer.name]
-            per_step = (layer.synops_in * g("time_per_synop_s") + layer.spikes_out * g("time_per_spike_s"))
-            busy = per_step / (layer.timesteps * c) + (layer.n_out / c) * g("time_per_neuron_update_s")
-            t_core = max(t_core, busy)
-        step = max(t_core + g("sync_time_per_step_s"), g("timestep_floor_s"))
-        latency = T * step
-        synops = workload.synops
-        updates = sum(l.updates for l in workload.layers)
-        active = sum(min(l.active_updates, l.updates) for l in workload.layers)
-        if split:
-            e_upd = active * g("energy_per_active_update_j") + (updates - active) * g("energy_per_inactive_update_j")
-        else:
-            e_upd = updates * g("energy_per_neuron_update_j")
-        comps = {
-            "synaptic_ops": synops * g("energy_per_synop_j"),
-            "neuron_updates": e_upd,
-            "spikes_routing": workload.spikes * g("energy_per_spike_j"),
-            "static": g("static_power_per_chip_w") * chips * latency,
-        }
-        return comps, latency
-
-    energy, latency, breakdown = collect({sc: scenario(sc) for sc in SCENARIOS})
+    lat_dyn = dict(events)
+    if profile.has("management_power_per_chip_w"):
+        lat_dyn["management_cores"] = p_mgmt * chips * latency
+    lat = ModeCost(
+        latency_s=latency, inferences_per_s=1.0 / latency, dynamic=lat_dyn,
+        static={"static_boards" if boards else "static_occupied_cores": occupied_power * latency},
+        resources={"cores": int(total_cores), "chips": int(chips), "boards": int(boards), "copies": 1,
+                   "cores_per_layer": cores},
+        beside={"static_whole_chips_j": chips * p_chip * latency},
+        notes=["one inference alone: static power of " + (unit + " (the unit of deployment)" if boards
+                                                          else "the occupied cores") + " for its whole latency"])
+    rate = copies / latency
+    thr_dyn = dict(events)
+    if profile.has("management_power_per_chip_w"):
+        thr_dyn["management_cores"] = p_mgmt * chips / rate
+    thr = ModeCost(
+        latency_s=latency, inferences_per_s=rate, dynamic=thr_dyn,
+        static={"static_boards" if boards else "static_whole_chips": unit_power / rate},
+        resources={"cores": int(total_cores * copies), "chips": int(chips), "boards": int(boards),
+                   "copies": int(copies), "cores_per_layer": cores},
+        notes=[f"network replicated {copies} time(s) into the cores of {unit}; each copy takes a new input every "
+               f"{T} timesteps; static power of {unit} shared by the inferences completed"])
     assumptions = [
         "the spiking network runs as simulated: the record's spikes, synaptic operations and neuron updates are the work",
         "input neurons are off-core spike sources; their spikes are charged as routed messages, not as neuron updates",
-        "neurons of a layer are spread evenly over its cores; a core's load is its mean per timestep "
-        "(the record has no per-step counts, so bursts are not modelled)",
+        "cores per layer: neurons per core, synaptic memory per core and (real-time systems) synaptic events per "
+        "real-time step, whichever needs most; a core's load is its mean per timestep (no per-step counts)",
         f"{T} timesteps per inference; a timestep lasts as long as the busiest core plus barrier sync, "
-        "and at least the profile's timestep floor (real-time throttle) where it has one",
-        "static power is charged for every chip the network occupies, for the whole inference",
+        "and at least the real-time step where the profile has one",
     ]
     if not profile.has("time_per_neuron_update_s"):
         assumptions.append("the profile states no time per neuron update: updates add no time")
     if not profile.has("synapses_per_core"):
-        assumptions.append("the profile states no synaptic memory per core: cores are set by neurons per core only")
-    resources = {"cores": int(total_cores), "chips": int(chips), "cores_per_layer": cores}
-    return CostResult(energy=energy, latency=latency, breakdown=breakdown, resources=resources,
-                      assumptions=assumptions, macs=None)
+        assumptions.append("the profile states no synaptic memory per core: synapses do not limit the cores")
+    extra = {"mapping": mapping, "deployment_unit": "board" if boards else "chip"}
+    return KindCost(modes={"latency": lat, "throughput": thr}, work_label="synaptic ops",
+                    work_per_inference=float(workload.synops), assumptions=assumptions, extra=extra)

@@ -1,41 +1,55 @@
 r"""Cost model of wafer-scale dataflow engines (Cerebras WSE-2, WSE-3) running the ANN.
 
-The target runs the ANN (one pass per inference, batch 1), layer-pipelined across the
-wafer: every layer owns a region of cores holding its weights in SRAM.
+The target runs the ANN layer-pipelined across the wafer: every layer owns a region of
+cores holding its weights in SRAM.
 
-Work
-----
-Per layer ``l`` the MACs executed are
-
+Work (what the target pays for: MACs, zero work skipped)
+--------------------------------------------------------
 .. math:: W_l = \frac{1}{N}\sum_s \sum_j a_{s,j}\, c_j
 
-with ``c_j`` the nonzero fan-out of input ``j`` into the layer when the profile says the
-hardware skips zero weights (``skips_zero_weights``; else ``c_j = n_l``) and ``a_{s,j}`` =
-input ``j`` nonzero in sample ``s`` when it skips zero activations
-(``skips_zero_activations``; else 1). Activations come from the record: a unit that spiked
-at least once in the SNN is a nonzero activation.
+with ``c_j`` the nonzero fan-out of input ``j`` into the layer when the hardware skips zero
+weights (else ``n_l``) and ``a_{s,j}`` = input ``j`` nonzero in sample ``s`` when it skips
+zero activations (else 1). Activations come from the record: a unit that spiked at least
+once in the SNN is a nonzero activation.
 
-Latency and energy per inference
---------------------------------
+Occupancy
+---------
+The stored weights need ``w = ceil(S b / (SRAM / cores))`` cores (at least one per layer),
+a fraction ``f = w / cores`` of the wafer.
+
+Latency mode (one inference alone)
+----------------------------------
 .. math::
 
    t_l = t_\mathrm{layer} + \frac{2 W_l}{F_\mathrm{peak}\,u},\qquad
-   t_\mathrm{inf} = \sum_l t_l + t_\mathrm{io},\qquad
-   E = P_\mathrm{system}\; t_\mathrm{inf}
+   t = \sum_l t_l + t_\mathrm{io},\qquad
+   E_\mathrm{dyn} = 2 \sum_l W_l\,\frac{P_\mathrm{sys} - P_\mathrm{idle}}{F_\mathrm{peak}},\qquad
+   E_\mathrm{stat} = f\,P_\mathrm{idle}\,t
 
 ``t_layer`` is the per-layer pipeline floor (fabric traversal, synchronisation), ``u`` the
-utilisation (1 when the profile states none), ``P_system`` the system power while it serves
-the model: a dedicated system at batch 1 draws its power for the whole inference. The
-breakdown splits ``E`` into the energy of the FLOPs at peak efficiency
-(``2 W P / F_peak``) and the rest (the system waiting on the pipeline). For a small MLP the
-floor dominates: sparsity shortens the compute term, which is already negligible.
+utilisation (1 when the profile states none). Only the occupied fraction of the wafer is
+charged static power; the whole system's idle power over the same latency is shown beside
+it (what a dedicated system serving one small network at a time really draws).
+
+Throughput mode (pipeline full, network replicated over the wafer)
+------------------------------------------------------------------
+.. math::
+
+   R = \min\Big(\frac{F_\mathrm{peak}\,u}{2 \sum_l W_l},\ \frac{\lfloor 1/f \rfloor}{\max_l t_l}\Big),\qquad
+   E_\mathrm{stat} = \frac{P_\mathrm{idle}}{R}
+
+the whole system's idle power shared by the ``R`` inferences per second.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from neurosim.hardware.profile import Profile
-from neurosim.hardware.workload import SCENARIOS, CostResult, Workload, collect
+from neurosim.hardware.result import KindCost, ModeCost
+from neurosim.hardware.uncertainty import Draws
+from neurosim.hardware.workload import Workload
 
 
 def layer_work(workload: Workload, profile: Profile) -> list[float]:
@@ -43,38 +57,44 @@ def layer_work(workload: Workload, profile: Profile) -> list[float]:
     return [layer.work(sw, sa) for layer in workload.layers]
 
 
-def cost(workload: Workload, profile: Profile) -> CostResult:
-    """Energy and latency per inference of the ANN of ``workload`` on wafer-scale ``profile``."""
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) -> KindCost:
+    """Energy and latency per inference of the ANN of ``workload`` on wafer-scale ``profile`` (both modes)."""
     work = layer_work(workload, profile)
     total_work = float(sum(work))
-
-    def scenario(sc: str) -> tuple[dict[str, float], float]:
-        g = lambda key, d=0.0: profile.get(key, sc, d)  # noqa: E731
-        peak, util = g("peak_flops"), g("utilisation", 1.0)
-        latency = sum(g("layer_latency_s") + 2.0 * w / (peak * util) for w in work) + g("io_latency_s")
-        total = g("system_power_w") * latency
-        compute = min(2.0 * total_work * g("system_power_w") / peak, total)
-        return {"compute_at_peak_efficiency": compute, "system_overhead": total - compute}, latency
-
-    energy, latency, breakdown = collect({sc: scenario(sc) for sc in SCENARIOS})
     bpw = profile.get("bytes_per_weight")
     stored = workload.total_nnz if profile.flag("skips_zero_weights") else workload.total_dense
     sram_per_core = profile.get("sram_bytes") / profile.get("cores")
     cores = max(math.ceil(stored * bpw / sram_per_core), len(workload.layers))
-    resources = {"cores": int(cores), "wafers": 1, "wafer_fraction": cores / profile.get("cores"),
-                 "weight_bytes": int(stored * bpw)}
+    frac = min(cores / profile.get("cores"), 1.0)
+    copies = max(int(profile.get("cores") // cores), 1)
+    flops = p["peak_flops"] * p.get("utilisation", 1.0)
+    stages = [p["layer_latency_s"] + 2.0 * w / flops for w in work]
+    latency = sum(stages) + p.get("io_latency_s")
+    e_flop = np.maximum(p["system_power_w"] - p["idle_power_w"], 0.0) / p["peak_flops"]
+    dyn = {"compute": 2.0 * total_work * e_flop}
+    lat = ModeCost(latency_s=latency, inferences_per_s=1.0 / latency, dynamic=dict(dyn),
+                   static={"static_occupied_wafer": frac * p["idle_power_w"] * latency},
+                   resources={"cores": int(cores), "wafer_fraction": frac, "copies": 1},
+                   beside={"static_whole_system_j": p["idle_power_w"] * latency},
+                   notes=[f"one inference alone: static power of the {100 * frac:.3g} % of the wafer it occupies; "
+                          "a dedicated system would draw its whole idle power (shown beside)"])
+    slowest = np.max(np.stack([np.broadcast_to(s, (p.n,)) for s in stages]), axis=0) if stages else latency
+    rate = np.minimum(flops / max(2.0 * total_work, 1e-300), copies / slowest)
+    thr = ModeCost(latency_s=latency, inferences_per_s=rate, dynamic=dict(dyn),
+                   static={"static_whole_system": p["idle_power_w"] / rate},
+                   resources={"cores": int(min(cores * copies, profile.get("cores"))), "wafer_fraction":
+                              min(frac * copies, 1.0), "copies": copies},
+                   notes=[f"pipeline full, network replicated {copies} time(s) over the wafer; "
+                          "the whole system's idle power shared by the inferences completed"])
     assumptions = [
-        "the wafer runs the ANN once per inference at batch 1, layer-pipelined; activations are the record's "
-        "spike pattern (a unit that spiked at least once = nonzero activation)",
+        "the wafer runs the ANN layer-pipelined; activations are the record's spike pattern "
+        "(a unit that spiked at least once = nonzero activation)",
         "zero weights are " + ("skipped (not stored, no work)" if profile.flag("skips_zero_weights") else "computed")
         + "; zero activations are " + ("skipped (dataflow triggering)" if profile.flag("skips_zero_activations")
                                        else "computed"),
         "latency per layer = pipeline floor + FLOPs / (peak x utilisation); utilisation 1 where the profile states none",
-        "energy = system power x latency: a dedicated system serving one inference at a time",
+        "dynamic energy per FLOP = (full-load - idle system power) / peak FLOP/s",
     ]
-    dense_work = float(sum(l.dense for l in workload.layers))
-    extra = {"dense_macs": dense_work, "compute_fraction_of_latency":
-             (2.0 * total_work / (profile.get("peak_flops") * profile.get("utilisation", "typical", 1.0)))
-             / max(latency["typical"], 1e-30)}
-    return CostResult(energy=energy, latency=latency, breakdown=breakdown, resources=resources,
-                      assumptions=assumptions, macs=total_work, extra=extra)
+    extra = {"dense_macs": float(sum(l.dense for l in workload.layers)), "stored_weights": int(stored)}
+    return KindCost(modes={"latency": lat, "throughput": thr}, work_label="MACs", work_per_inference=total_work,
+                    assumptions=assumptions, extra=extra)

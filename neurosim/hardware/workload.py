@@ -25,9 +25,6 @@ from typing import Any
 
 import numpy as np
 
-SCENARIOS = ("low", "typical", "high")
-
-
 @dataclass
 class WorkloadLayer:
     """One connection layer (see the module docstring for every field's meaning)."""
@@ -211,7 +208,7 @@ class Workload:
     def mlp(cls, sizes: list[int], *, model: str = "mlp", timesteps: int = 1, rates: list[float] | None = None,
             masks: list[np.ndarray | None] | None = None, in_active: list[np.ndarray | None] | None = None,
             active_fraction: list[float] | None = None, coding: str | None = "rate",
-            meta: dict[str, Any] | None = None) -> "Workload":
+            meta: dict[str, Any] | None = None, dt_s: float | None = None) -> "Workload":
         """A feed-forward network ``sizes[0] -> sizes[1] -> ...`` with stated activity.
 
         ``rates[i]``: mean spikes per neuron per timestep of layer ``i`` (layer 0 = input);
@@ -237,7 +234,7 @@ class Workload:
             layer.active_updates = layer.updates * frac
             layers.append(layer)
         return cls(model=model, layers=layers, timesteps=timesteps, num_samples=1, input_size=sizes[0],
-                   input_spikes=spikes[0], coding=coding, meta=dict(meta or {}))
+                   input_spikes=spikes[0], coding=coding, dt_s=dt_s, meta=dict(meta or {}))
 
 
 def _guess_model(path: Any) -> str | None:
@@ -246,33 +243,3 @@ def _guess_model(path: Any) -> str | None:
         if name in text:
             return name
     return None
-
-
-@dataclass
-class CostResult:
-    """What a cost model returns: per-inference energy and latency per scenario, and why.
-
-    ``energy`` / ``latency``: scenario ('low' | 'typical' | 'high') -> J / s.
-    ``breakdown``: component -> scenario -> J (components sum to ``energy``).
-    ``macs``: MACs the target executes per inference (ANN targets), ``None`` otherwise.
-    """
-
-    energy: dict[str, float]
-    latency: dict[str, float]
-    breakdown: dict[str, dict[str, float]]
-    resources: dict[str, Any]
-    assumptions: list[str]
-    macs: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def collect(per_scenario: dict[str, tuple[dict[str, float], float]]) -> tuple[dict, dict, dict]:
-    """Turn ``scenario -> (components, latency)`` into (energy, latency, breakdown) dicts."""
-    energy, latency, breakdown = {}, {}, {}
-    for sc in SCENARIOS:
-        comps, lat = per_scenario[sc]
-        energy[sc] = float(sum(comps.values()))
-        latency[sc] = float(lat)
-        for name, value in comps.items():
-            breakdown.setdefault(name, {})[sc] = float(value)
-    return energy, latency, breakdown

@@ -737,22 +737,27 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
-    """Energy and latency per inference per profile and model, the work behind them, and the
-    energy saved by sparsity.
+    """Energy per inference split into dynamic and static, in both modes, per profile and model;
+    latency; the work each target pays for; and the energy sparsity saves, with intervals.
 
-    A dot is the typical estimate, the line through it the profile's low-high range; all
-    axes are logarithmic. ``entries``: dicts with ``profile``, ``label`` (optional y tick),
-    ``model``, ``energy`` and ``latency`` (``{low, typical, high}``, joules and seconds),
-    ``ops`` (count) and ``ops_kind`` ('synaptic ops' or 'MACs').
+    Bars: median dynamic (solid) and static (hatched) energy stacked on a log axis; the black
+    line through a bar is the 10-90 % interval of the total. ``entries``: rows of
+    :func:`neurosim.reporting.tables.hardware_rows` (``profile``, ``label``, ``model``,
+    ``modes`` with interval dicts ``{median, p10, p90}``, ``ops``, ``ops_kind``, and
+    ``savings`` on sparse rows).
     """
     plt = _plt()
     from matplotlib.ticker import NullFormatter
 
     profiles = list(dict.fromkeys(e["profile"] for e in entries))
     models = list(dict.fromkeys(e["model"] for e in entries))
-    fig, axes = plt.subplots(1, 4, figsize=(13, 0.42 * len(profiles) + 2.1), sharey=True,
-                             gridspec_kw=dict(width_ratios=[1.3, 1.3, 1, 0.75]), layout="constrained")
-    offset = 0.36 / max(len(models), 1)
+    fig, axes = plt.subplots(1, 5, figsize=(16, 0.45 * len(profiles) + 2.3), sharey=True,
+                             gridspec_kw=dict(width_ratios=[1.25, 1.25, 1, 0.9, 1.1]), layout="constrained")
+    height = 0.36 / max(len(models), 1)
+    energies, lats, ops = [], [], []
+    every = [v for e in entries for m in e["modes"].values() for v in (m["energy_total_j"]["p10"],
+             m["energy_dynamic_j"]["median"], m["energy_static_j"]["median"]) if v > 0 and np.isfinite(v)]
+    floor = min(every, default=1e-12) / 2.5  # bars start at the axis' left edge
     for k, model in enumerate(models):
         color = MODEL_COLORS.get(model, "0.5")
         marker = {"dense": "o", "sparse": "D"}.get(model, "s")
@@ -760,41 +765,56 @@ def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
             e = next((x for x in entries if x["profile"] == profile and x["model"] == model), None)
             if e is None:
                 continue
-            y = p + (k - (len(models) - 1) / 2) * offset
-            for ax, key in ((axes[0], "energy"), (axes[1], "latency")):
-                r = e[key]
-                ax.plot([r["low"], r["high"]], [y, y], color=color, lw=2.2, alpha=0.45, solid_capstyle="butt")
-                ax.plot([r["typical"]], [y], marker=marker, color=color, ms=6, ls="none",
-                        label=MODEL_LABELS.get(model, model) if p == 0 and key == "energy" else None)
+            y = p + (k - (len(models) - 1) / 2) * height * 1.1
+            for ax, mode in ((axes[0], "latency"), (axes[1], "throughput")):
+                m = e["modes"][mode]
+                dyn, stat, tot = m["energy_dynamic_j"]["median"], m["energy_static_j"]["median"], m["energy_total_j"]
+                ax.barh(y, dyn - floor if dyn > floor else 0, left=floor, height=height, color=color,
+                        label=f"{MODEL_LABELS.get(model, model)}: dynamic" if p == 0 and mode == "latency" else None)
+                ax.barh(y, stat, left=max(dyn, floor), height=height, color="white", edgecolor=color, hatch="////",
+                        lw=0.6, label=f"{MODEL_LABELS.get(model, model)}: static" if p == 0 and mode == "latency"
+                        else None)
+                ax.plot([tot["p10"], tot["p90"]], [y, y], color="0.1", lw=1.0)
+                energies += [tot["p10"], tot["p90"]]
+            lt = e["modes"]["latency"]["latency_s"]
+            axes[2].plot([lt["p10"], lt["p90"]], [y, y], color=color, lw=2.2, alpha=0.45, solid_capstyle="butt")
+            axes[2].plot([lt["median"]], [y], marker=marker, color=color, ms=6, ls="none")
+            lats += [lt["p10"], lt["p90"]]
             if e.get("ops"):
-                axes[2].plot([e["ops"]], [y], marker=marker, color=color, ms=6)
+                axes[3].plot([e["ops"]], [y], marker=marker, color=color, ms=6, ls="none")
+                axes[3].annotate(e.get("ops_kind") or "", xy=(e["ops"], y), xytext=(4, 0),
+                                 textcoords="offset points", va="center", fontsize=6.5, color="0.3")
+                ops.append(e["ops"])
     ratios = []
     for p, profile in enumerate(profiles):
-        d = next((x for x in entries if x["profile"] == profile and x["model"] == "dense"), None)
         s = next((x for x in entries if x["profile"] == profile and x["model"] == "sparse"), None)
-        if d and s and s["energy"]["typical"] > 0:
-            r = d["energy"]["typical"] / s["energy"]["typical"]
-            ratios.append(r)
-            axes[3].barh(p, r - 1.0, height=0.5, color=MODEL_COLORS["sparse"] if r >= 1 else "0.6", left=1.0)
-            axes[3].annotate(f"{r:.3g}x", xy=(r, p), xytext=(3, 0), textcoords="offset points", va="center",
-                             fontsize=7.5)
-    for ax, values in ((axes[0], [v for e in entries for v in e["energy"].values()]),
-                       (axes[1], [v for e in entries for v in e["latency"].values()]),
-                       (axes[2], [e["ops"] for e in entries if e.get("ops")])):
+        if not s or not s.get("savings"):
+            continue
+        for j, (mode, col) in enumerate((("latency", MODEL_COLORS.get("sparse", "C1")), ("throughput", "0.45"))):
+            r = s["savings"][mode]["energy_total"]
+            y = p + (j - 0.5) * 0.3
+            axes[4].plot([r["p10"], r["p90"]], [y, y], color=col, lw=2.2, alpha=0.6, solid_capstyle="butt")
+            axes[4].plot([r["median"]], [y], marker="|" if mode == "latency" else "x", color=col, ms=8, ls="none",
+                         label=f"{mode} mode" if p == 0 else None)
+            axes[4].annotate(f"{r['median']:.3g}x", xy=(r["p90"], y), xytext=(3, 0), textcoords="offset points",
+                             va="center", fontsize=7)
+            ratios += [r["p10"], r["p90"]]
+    for ax, values in ((axes[0], energies + [floor * 2.5]), (axes[1], energies + [floor * 2.5]), (axes[2], lats),
+                       (axes[3], ops)):
         ax.set_xscale("log")
         values = [v for v in values if v and v > 0 and np.isfinite(v)]
         if values:
-            lo, hi = min(values) / 2.5, max(values) * 2.5
-            if hi / lo < 100:  # at least two decades, so that labelled major ticks exist
+            lo, hi = min(values) / 2.5, max(values) * 4
+            if hi / lo < 100:
                 mid = math.sqrt(lo * hi)
                 lo, hi = mid / 10, mid * 10
             ax.set_xlim(lo, hi)
         ax.xaxis.set_minor_formatter(NullFormatter())
-    axes[3].set_xscale("log")
-    if ratios:
-        axes[3].set_xlim(min(0.8, min(ratios) / 1.5), max(10.0, max(ratios) * 4))
-    axes[3].axvline(1.0, color="0.3", lw=0.8)
-    axes[3].xaxis.set_minor_formatter(NullFormatter())
+    axes[4].set_xscale("log")
+    finite = [r for r in ratios if np.isfinite(r) and r > 0]
+    axes[4].set_xlim(min(0.5, min(finite, default=1) / 1.5), max(10.0, max(finite, default=1) * 4))
+    axes[4].axvline(1.0, color="0.3", lw=0.8)
+    axes[4].xaxis.set_minor_formatter(NullFormatter())
     for ax in axes:
         ax.grid(alpha=0.3, axis="x", which="major")
         for p in range(len(profiles)):
@@ -806,19 +826,23 @@ def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
     axes[0].set_ylim(len(profiles) - 0.5, -0.5)
     axes[0].set_ylabel("hardware profile (what runs on it)")
     axes[0].set_xlabel("energy per inference (J)")
-    axes[1].set_xlabel("latency per inference (s)")
-    axes[2].set_xlabel("work per inference (count)")
-    axes[3].set_xlabel("dense ÷ sparse energy (x)")
-    axes[0].set_title("energy (dot: typical, line: low–high)", fontsize=8.5)
-    axes[1].set_title("latency (dot: typical, line: low–high)", fontsize=8.5)
-    axes[2].set_title("synaptic ops (SNN) or MACs (ANN)", fontsize=8.5)
-    axes[3].set_title("energy saved by sparsity", fontsize=8.5)
-    fig.legend(loc="outside lower center", ncol=len(models))
+    axes[1].set_xlabel("energy per inference (J)")
+    axes[2].set_xlabel("latency of one inference (s)")
+    axes[3].set_xlabel("work paid for per inference (count)")
+    axes[4].set_xlabel("dense ÷ sparse total energy (x)")
+    axes[0].set_title("latency mode (one inference alone):\ndynamic + static, line: 10–90 % of total", fontsize=8.5)
+    axes[1].set_title("throughput mode (hardware kept busy):\ndynamic + static, line: 10–90 % of total", fontsize=8.5)
+    axes[2].set_title("latency (dot: median, line: 10–90 %)", fontsize=8.5)
+    axes[3].set_title("synaptic ops (SNN) or MACs (ANN)", fontsize=8.5)
+    axes[4].set_title("energy saved by sparsity, per draw", fontsize=8.5)
+    axes[4].legend(fontsize=7, loc="lower right")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2 * len(models))
     title = "Energy and latency per inference on each hardware target (log scales)"
     _title(fig, title)
     return ReportFigure("energy_latency", title,
-                        "Dense vs sparse on each target; the right panel is the saving (1x = none), and a gap is real "
-                        "only where the low–high lines do not overlap.", fig, "hardware")
+                        "Dense vs sparse on each target in both modes: solid = dynamic, hatched = static energy "
+                        "(medians); the right panel is the saving with its 10–90 % interval, computed per "
+                        "Monte-Carlo draw with the same hardware for both models (1x = none).", fig, "hardware")
 
 
 def check_figure(rf: ReportFigure) -> list[str]:

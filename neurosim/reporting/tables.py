@@ -60,6 +60,11 @@ def headline(metrics: Mapping[str, Any] | None, records: Mapping[tuple[str, str]
     return rows
 
 
+def _range(interval: dict[str, float]) -> dict[str, float]:
+    """An estimate's interval ``{median, p10, p90}`` as ``{low: p10, typical: median, high: p90}``."""
+    return {"low": float(interval["p10"]), "typical": float(interval["median"]), "high": float(interval["p90"])}
+
+
 def hardware_rows(estimates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (profile, model) from the hardware estimates.
 
@@ -67,22 +72,27 @@ def hardware_rows(estimates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     like with like: ``graded`` where both graded networks fit the target (it is the coding
     whose synaptic operations track the ANN's MACs), else ``rate``. Targets that run the ANN
     (``runs == 'ann'``) get the same ANN figures from either record. ``ops`` is what the
-    target executes: synaptic operations on neuromorphic targets, MACs elsewhere.
+    target executes: synaptic operations on neuromorphic targets, MACs elsewhere. ``energy``
+    and ``latency`` are the latency mode's total energy and latency as ``{low: 10th
+    percentile, typical: median, high: 90th percentile}``; ``modes`` holds both modes' dynamic,
+    static and total energy, latency and inferences/s; ``savings`` the per-draw dense/sparse
+    ratios (on the sparse row) where the estimates carry them.
     """
     def row(e: dict[str, Any]) -> dict[str, Any] | None:
-        energy, latency = as_range(e.get("energy_per_inference_j")), as_range(e.get("latency_per_inference_s"))
-        if energy is None or latency is None:
+        modes = e.get("modes")
+        if not isinstance(modes, dict) or "latency" not in modes:
             return None
+        lat = modes["latency"]
         runs = e["runs"]
-        ops = e.get("macs_per_inference") if runs == "ann" else e.get("synaptic_ops_per_inference")
         model = str(e.get("record_model") or e.get("model"))
         model = "sparse" if "sparse" in model else "dense" if "dense" in model else model
+        work = e.get("work") or {}
         return {"profile": str(e.get("profile")), "model": model, "coding": e.get("coding"), "runs": runs,
-                "fits": bool(e.get("fits", True)), "energy": energy, "latency": latency,
-                "ops": float(ops) if ops is not None else None,
-                "ops_kind": "MACs" if runs == "ann" else "synaptic ops",
-                "kind": e["kind"], "breakdown": e.get("breakdown"),
-                "extra": e.get("extra") if isinstance(e.get("extra"), dict) else {},
+                "fits": bool(e.get("fits", True)), "energy": _range(lat["energy_total_j"]),
+                "latency": _range(lat["latency_s"]), "modes": modes, "savings": e.get("savings_vs_dense"),
+                "dominant_uncertainty": e.get("dominant_uncertainty"),
+                "ops": work.get("per_inference"), "ops_kind": work.get("label"),
+                "kind": e["kind"], "extra": e.get("extra") if isinstance(e.get("extra"), dict) else {},
                 "timesteps": e.get("timesteps"), "title": e.get("profile_title")}
 
     rows = [r for r in (row(e) for e in estimates) if r is not None]
@@ -149,16 +159,31 @@ def headline_table(rows: list[dict[str, Any]], hw_rows: list[dict[str, Any]] | N
 
 
 def hardware_table(hw_rows: list[dict[str, Any]]) -> Table:
-    """Energy and latency per inference on every profile, typical and low – high."""
-    head = ["profile (what runs)", "model", "energy / inference (typical)", "low – high", "latency / inference (typical)",
-            "low – high", "work / inference"]
+    """Energy per inference (dynamic, static, total), latency and inferences/s on every profile,
+    in both modes, median [10th - 90th percentile]; the work each target pays for; and, on
+    the sparse row, what it saves over dense (dense / sparse per draw)."""
+    def iv(d: dict[str, float], unit: str) -> str:
+        if d["p10"] == d["p90"]:
+            return format_si(d["median"], unit)
+        return f"{format_si(d['median'], unit)} [{format_si(d['p10'], unit)} – {format_si(d['p90'], unit)}]"
+
+    def ratio(d: dict[str, float] | None) -> str:
+        if not d:
+            return MISSING
+        return f"{d['median']:.3g}x" + ("" if d["p10"] == d["p90"] else f" [{d['p10']:.3g} – {d['p90']:.3g}]")
+
+    head = ["profile (what runs)", "model", "mode", "dynamic energy", "static energy", "total energy", "latency",
+            "inferences / s", "work / inference (what the target pays for)", "dense ÷ sparse total energy"]
     body = []
     for r in hw_rows:
-        e, l = r["energy"], r["latency"]
-        body.append([r.get("label", r["profile"]), r["model"], format_si(e["typical"], "J"),
-                     f"{format_si(e['low'], 'J')} – {format_si(e['high'], 'J')}", format_si(l["typical"], "s"),
-                     f"{format_si(l['low'], 's')} – {format_si(l['high'], 's')}",
-                     f"{format_count(r['ops'])} {r['ops_kind']}" if r.get("ops") is not None else MISSING])
+        for mode in ("latency", "throughput"):
+            m = r["modes"][mode]
+            sv = (r.get("savings") or {}).get(mode, {}).get("energy_total")
+            body.append([r.get("label", r["profile"]), r["model"], mode, iv(m["energy_dynamic_j"], "J"),
+                         iv(m["energy_static_j"], "J"), iv(m["energy_total_j"], "J"), iv(m["latency_s"], "s"),
+                         iv(m["inferences_per_s"], ""),
+                         f"{format_count(r['ops'])} {r['ops_kind']}" if r.get("ops") is not None else MISSING,
+                         ratio(sv) if r["model"] == "sparse" else MISSING])
     return head, body
 
 
