@@ -140,3 +140,15 @@ def neurobench_metrics(record: Any) -> dict[str, Any]:
         "num_samples": rec.num_samples,
         "timesteps": rec.timesteps,
     }
+
+
+def label_estimates(estimates: Any, records: list[Any], sources: list[Any]) -> None:
+    """Add to each estimate the :func:`neurobench_metrics` of its record, as ``labels['neurobench']``.
+
+    ``records[i]`` was estimated with ``source=str(sources[i])``; estimates are matched by source.
+    """
+    by_source = {str(src): rec for rec, src in zip(records, sources)}
+    for e in estimates:
+        rec = by_source.get(str(getattr(e, "source", "")))
+        if rec is not None and hasattr(e, "labels"):
+            e.labels["neurobench"] = neurobench_metrics(rec)

@@ -18,6 +18,9 @@ Two schedules (docs/metrics.md):
 """
 from __future__ import annotations
 
+import copy
+import json
+
 import numpy as np
 import pytest
 
@@ -281,3 +284,54 @@ def test_neurobench_full_schedule_counts_each_layer_over_t_steps(case):
     ours = metrics.synaptic_operations(simulate(network, x, T))
     assert theirs["SynapticOperations"]["Dense"] - ours["Dense"] == sum(
         l * a * b for l, (a, b) in enumerate(zip(sizes, sizes[1:])))
+
+
+@pytest.mark.parametrize("encoding, acs, macs", [("regular", 7.0, 0.0), ("current", 3.0, 4.0)])
+def test_metrics_of_a_hand_computed_network(encoding, acs, macs):
+    """2 inputs -> 2 IF -> 1 readout, x = (1, 0), T = 4, worked by hand.
+
+    Input 0 sends at all 4 steps (regular: v = 0.5 + 1 > 1 every step; current: payload 1),
+    over one synapse: 4 operations, ACs for spikes, MACs for payloads. Hidden 0 gets 2 per
+    step from step 1 (v = 0.5 + 2 > 1, then 1.5 + 2, 2.5 + 2): 3 spikes in its window of 3,
+    over one synapse: 3 ACs; hidden 1 gets nothing. Dense = 4*2*2 + 3*2*1 = 22. Activation
+    sparsity = 1 - 3 / (2 neurons * 3 steps). Connection sparsity = 1 - (2 + 2) / (4 + 2).
+    """
+    from neurosim.network import Connection, Layer, SpikingNetwork
+
+    net = SpikingNetwork([
+        Layer("input", "input", 2, params={"gain": 1.0}, options={"encoding": encoding}),
+        Layer("hidden", "if", 2, params={"v_threshold": 1.0, "v_init": 0.5},
+              connection=Connection(np.array([[2.0, 0.0], [0.0, 1.0]]), np.zeros(2))),
+        Layer("out", "readout", 1, params={"scale": 1.0}, connection=Connection(np.array([[1.0, 1.0]]), np.zeros(1))),
+    ])
+    record = simulate(net, np.array([[1.0, 0.0]]), 4)
+    got = metrics.neurobench_metrics(record)
+    assert got["SynapticOperations"] == {"Effective_MACs": macs, "Effective_ACs": acs, "Dense": 22.0}
+    assert got["ActivationSparsity"] == 0.5
+    assert got["ConnectionSparsity"] == pytest.approx(1.0 / 3.0, rel=1e-15)
+
+
+def test_record_without_input_encoding_is_a_one_line_error(case):
+    from neurosim.errors import RecordError
+
+    _, _, record = case
+    bare = copy.copy(record)
+    bare.network, bare.info = {}, {}
+    with pytest.raises(RecordError, match=r"network\.layers\[0\]\.encoding is None"):
+        metrics.neurobench_metrics(bare)
+
+
+def test_report_json_carries_the_neurobench_metrics(case, tmp_path, capsys):
+    from neurosim.activity import load_record
+    from neurosim.cli import main
+
+    _, _, record = case
+    record.save(tmp_path / "act")
+    assert main(["report", str(tmp_path / "act"), "-p", "loihi2", "-p", "gpu_baseline", "--format", "json",
+                 "-o", str(tmp_path / "report.json")]) == 0
+    entries = json.loads((tmp_path / "report.json").read_text())
+    expected = json.loads(json.dumps(metrics.neurobench_metrics(load_record(tmp_path / "act"))))
+    assert [e["profile"] for e in entries] == ["loihi2", "gpu_baseline"]
+    assert all(e["neurobench"] == expected for e in entries)
+    assert expected["SynapticOperations"]["Effective_ACs"] + expected["SynapticOperations"]["Effective_MACs"] \
+        == entries[0]["synaptic_ops_per_inference"]

@@ -78,6 +78,7 @@ def default_json_path(records: list[str], output: str | None, fmt: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     from neurosim.fileio import write_atomic
     from neurosim.hardware.profile import load_profiles
+    from neurosim.metrics import label_estimates
     from neurosim.pipeline import estimate, load_record, report
     from neurosim.results import Estimates
 
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     estimates = Estimates([e for rec, src in zip(records, args.records)
                            for e in estimate(rec, profiles, strict=args.strict, source=str(src),
                                              batch_size=args.batch_size, draws=args.draws, seed=args.draw_seed)])
+    label_estimates(estimates, records, args.records)  # the NeuroBench-named metrics of each record
     text = report(estimates, args.format)
     json_path = Path(args.json) if args.json else default_json_path(args.records, args.output, args.format)
     protected = {_stem(r).with_suffix(sfx).resolve() for r in args.records for sfx in (".json", ".npz")}
