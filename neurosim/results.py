@@ -102,6 +102,7 @@ class ConversionResult:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.summary["nir"] = str(path)
         if strict:
             from converters.nir_strict import write_strict
 

@@ -69,7 +69,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from neurosim.pipeline import convert, describe_network
+    from neurosim.pipeline import convert
 
     out = Path(args.out)
     if out.suffix in (".json",):
@@ -80,7 +80,6 @@ def run(args) -> int:
                      percentile=args.percentile, payload_bits=args.payload_bits,
                      input_encoding=args.input_encoding, v_init=args.v_init, dt_s=args.dt)
     net = result.network
-    result.summary = describe_network(net, out)
     strict = None
     if args.nir_strict:
         strict = strict_report(net, args)
