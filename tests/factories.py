@@ -1,8 +1,7 @@
-"""A tiny end-to-end demo run shared by the report tests (built once per test session).
+"""Shared test factories: a tiny end-to-end demo run (built once per test session).
 
 Small enough to finish in well under a minute on 2 cores: few epochs, a narrow hidden
-layer, 40 test digits, short simulations. Stages whose code is not installed yet are
-skipped by the demo itself (with a note in the report), so the report always exists.
+layer, 40 test digits, short simulations, every hardware profile.
 """
 from __future__ import annotations
 

@@ -1,15 +1,19 @@
-"""The demo's HTML report in a real browser: headless Chromium (Debian's package) loads the
-file, every image decodes, the console stays clean, and a screenshot is kept as a test
-artifact (test-artifacts/report.png, git-ignored)."""
+"""Our HTML reports in a real browser: headless Chromium (Debian's package, installed by
+`make test`) loads the tiny demo's report.html: every figure decodes to a nonzero size, the
+console stays clean, nothing is fetched, every section and the headline table are there; a
+screenshot is kept as a test artifact (test-artifacts/report.png, git-ignored). The live
+training page is checked the same way."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from _tiny_demo import tiny_demo
+from factories import tiny_demo
+from neurosim.reporting.document import SECTIONS
 
 CHROMIUM = os.environ.get("NEUROSIM_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -19,23 +23,18 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    out, _ = tiny_demo(tmp_path_factory)
-    return out
-
-
 def _browser(p):
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"{CHROMIUM} not installed (`make test` installs Debian's chromium)")
     return p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
 
 
-def test_report_loads_in_chromium(report):
+@pytest.fixture(scope="module")
+def page_state(tmp_path_factory):
+    """The demo report as Chromium sees it: images, headings, headline table, console, requests."""
     from playwright.sync_api import sync_playwright
 
-    html_path = report / "report.html"
-    meta = json.loads((report / "report.json").read_text())
+    out, _ = tiny_demo(tmp_path_factory)
     messages, page_errors, requests = [], [], []
     with sync_playwright() as p:
         browser = _browser(p)
@@ -44,45 +43,41 @@ def test_report_loads_in_chromium(report):
             page.on("console", lambda msg: messages.append((msg.type, msg.text)))
             page.on("pageerror", lambda exc: page_errors.append(str(exc)))
             page.on("request", lambda req: requests.append(req.url))
-            page.goto(html_path.as_uri(), wait_until="load")
-            images = page.evaluate(
-                "() => Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
-                "w: i.naturalWidth, h: i.naturalHeight}))")
-            headings = page.evaluate("() => Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            state = page.evaluate("""() => ({
+                images: Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete,
+                                                               w: i.naturalWidth, h: i.naturalHeight})),
+                sections: Array.from(document.querySelectorAll('h2')).map(h => [h.id, h.textContent]),
+                headline: Array.from(document.querySelectorAll('#headline + .tablewrap thead th'))
+                               .map(th => th.textContent),
+            })""")
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         finally:
             browser.close()
-    errors = [text for kind, text in messages if kind in ("error", "assert")]
-    assert not errors, f"console errors: {errors}"
-    assert not page_errors, f"page errors: {page_errors}"
-    # self-contained: the only resource loaded is the file itself (images are data: URIs)
-    external = [u for u in requests if not (u.startswith("file:") or u.startswith("data:"))]
-    assert not external, f"the report fetched {external}"
-    assert len(images) == len(meta["figures"]), "one <img> per figure in report.json"
+    meta = json.loads((out / "report.json").read_text())
+    return {**state, "messages": messages, "page_errors": page_errors, "requests": requests, "meta": meta}
+
+
+def test_every_figure_of_the_report_decodes(page_state):
+    images, meta = page_state["images"], page_state["meta"]
+    assert [i["alt"] for i in images] == [f["title"] for f in meta["figures"]]
     broken = [i["alt"] for i in images if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
-    assert not broken, f"images that did not decode: {broken}"
-    assert len(headings) == 6
+    assert not broken, f"figures that did not decode: {broken}"
+
+
+def test_the_report_loads_cleanly_and_self_contained(page_state):
+    errors = [text for kind, text in page_state["messages"] if kind in ("error", "assert")]
+    assert not errors, f"console errors: {errors}"
+    assert not page_state["page_errors"], page_state["page_errors"]
+    external = [u for u in page_state["requests"] if not u.startswith(("file:", "data:"))]
+    assert not external, f"the report fetched {external}"
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
-def test_a_broken_image_is_detected(tmp_path):
-    """The check above can fail: a report with a corrupt PNG is caught."""
-    from playwright.sync_api import sync_playwright
-
-    page_html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>t</title></head><body>"
-                 "<img alt='bad' src='data:image/png;base64,iVBORw0KGgoAAAAAAAAAAAAA'></body></html>")
-    path = tmp_path / "bad.html"
-    path.write_text(page_html)
-    with sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_page()
-            page.goto(path.as_uri(), wait_until="load")
-            images = page.evaluate("() => Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
-        finally:
-            browser.close()
-    assert images == [False]
+def test_every_section_and_the_headline_table_are_shown(page_state):
+    assert page_state["sections"] == [[key, title] for key, title, _ in SECTIONS]
+    assert page_state["headline"] == ["quantity", "dense", "sparse", "small dense", "sparse vs dense"]
 
 
 def test_live_training_page_renders_in_chromium():
@@ -90,13 +85,17 @@ def test_live_training_page_renders_in_chromium():
     from playwright.sync_api import sync_playwright
 
     from neurosim.training.live import LiveView
-    from test_live import _fake_epoch
+
+    def epoch(e: int) -> None:  # what the training loop reports after epoch e of 3
+        rng = np.random.default_rng(e)
+        view.update(e, 3, {m: {"train_loss": [0.1 / k for k in range(1, e + 1)]} for m in ("dense", "sparse")},
+                    {m: rng.random((40, 16)) - 0.5 for m in ("dense", "sparse")}, np.repeat(np.arange(10), 4))
 
     view = LiveView(port=0)
     url = view.start()
     messages = []
     try:
-        _fake_epoch(view, 1)
+        epoch(1)
         with sync_playwright() as p:
             browser = _browser(p)
             try:
@@ -104,7 +103,7 @@ def test_live_training_page_renders_in_chromium():
                 page.on("console", lambda msg: messages.append((msg.type, msg.text)))
                 page.goto(url, wait_until="load")
                 page.wait_for_function("() => document.getElementById('status').textContent.includes('epoch 1')")
-                _fake_epoch(view, 2)
+                epoch(2)
                 page.wait_for_function("() => document.getElementById('status').textContent.includes('epoch 2')",
                                        timeout=10_000)
                 page.wait_for_function("() => Array.from(document.images).every(i => i.complete && "
