@@ -179,41 +179,35 @@ class ActivityRecord:
 
 
 def load_record(path: str | Path) -> ActivityRecord:
-    """Read a record from ``<stem>.json`` + ``<stem>.npz``; one-line errors naming the file."""
+    """Read a record from ``<stem>.json`` + ``<stem>.npz``; one-line errors naming the file.
+
+    The summary's fields are checked first, then the arrays' headers and sizes, then the
+    arrays' contents against the summary (:mod:`neurosim.record_checks`).
+    """
+    from neurosim.arrayfiles import read_npz
+    from neurosim.record_checks import check_arrays, check_meta, read_json
+
     stem = _stem(path)
     json_path, npz_path = stem.with_suffix(".json"), stem.with_suffix(".npz")
     for p in (json_path, npz_path):
         if not p.is_file():
             raise RecordError(f"{p}: activity record file does not exist")
-    try:
-        meta = json.loads(json_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordError(f"{json_path}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != RECORD_FORMAT:
-        raise RecordError(f"{json_path}: not a neurosim activity record (format != {RECORD_FORMAT!r})")
-    try:
-        with np.load(npz_path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # zipfile/ValueError/OSError: all mean a corrupt file
-        raise RecordError(f"{npz_path}: corrupt arrays file ({type(exc).__name__}: {exc})") from None
-    try:
-        layers = []
-        for i, lf in enumerate(meta["layer_fields"]):
-            layers.append(LayerActivity(
-                name=lf["name"], kind=lf["kind"], size=int(lf["size"]),
-                window=int(lf["window"] if "window" in lf else lf["timesteps"]),  # older records: timesteps
-                spike_counts=arrays[f"layer{i}_spike_counts"], synaptic_ops=int(lf["synaptic_ops"]),
-                neuron_updates=int(lf["neuron_updates"]), active_neuron_updates=int(lf["active_neuron_updates"]),
-                fan_out=arrays[f"layer{i}_fan_out"]))
-        connections = [arrays[f"connection{i}_mask"] for i in range(1, len(layers))]
-        return ActivityRecord(
-            backend=meta["backend"], backend_version=meta["backend_version"], timesteps=int(meta["timesteps"]),
-            dt_s=float(meta["dt_s"]), layers=layers, outputs=arrays["outputs"], inputs=arrays["inputs"],
-            connections=connections, wall_time_s=float(meta["wall_time_s"]), network=meta.get("network", {}),
-            labels=arrays.get("labels"), ann_outputs=arrays.get("ann_outputs"),
-            versions=meta.get("versions", {}), info=meta.get("info", {}))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordError(f"{stem}: incomplete activity record (missing or bad {exc})") from None
+    meta = read_json(json_path)
+    fields = check_meta(meta, json_path, RECORD_FORMAT, RECORD_VERSION)
+    check_arrays(fields, read_npz(npz_path, RecordError), npz_path, json_path)
+    if "num_samples" in meta and meta["num_samples"] != fields["inputs"].shape[0]:
+        raise RecordError(f"{json_path}: num_samples is {meta['num_samples']} but {npz_path.name} holds "
+                          f"{fields['inputs'].shape[0]} samples")
+    layers = [LayerActivity(name=lf["name"], kind=lf["kind"], size=lf["size"], window=lf["window"],
+                            spike_counts=lf["spike_counts"], synaptic_ops=lf["synaptic_ops"],
+                            neuron_updates=lf["neuron_updates"], active_neuron_updates=lf["active_neuron_updates"],
+                            fan_out=lf["fan_out"]) for lf in fields["layers"]]
+    return ActivityRecord(
+        backend=fields["backend"], backend_version=fields["backend_version"], timesteps=fields["timesteps"],
+        dt_s=fields["dt_s"], layers=layers, outputs=fields["outputs"], inputs=fields["inputs"],
+        connections=fields["connections"], wall_time_s=fields["wall_time_s"], network=meta.get("network", {}),
+        labels=fields["labels"], ann_outputs=fields["ann_outputs"],
+        versions=meta.get("versions", {}), info=meta.get("info", {}))
 
 
 def _stem(path: str | Path) -> Path:

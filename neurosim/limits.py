@@ -23,6 +23,9 @@ MAX_ZIP_MEMBERS        4096             members of one zip container (NPZ, check
 MAX_NESTING            64               nesting depth of containers in a checkpoint/JSON
 MAX_CONTAINER_ITEMS    20,000           items of all containers of one checkpoint together
 =====================  ===============  ====================================================
+
+Plausibility bounds (not configurable): a simulation time step ``dt_s`` lies in
+:data:`DT_S_RANGE`, 1 ns to 1 s; neuromorphic hardware and simulators use 1 us to 1 ms.
 """
 from __future__ import annotations
 
@@ -36,6 +39,10 @@ DEFAULTS: dict[str, int] = {
     "MAX_NESTING": 64,
     "MAX_CONTAINER_ITEMS": 20_000,
 }
+
+
+#: accepted simulation time steps, seconds (inclusive)
+DT_S_RANGE = (1e-9, 1.0)
 
 
 def limit(name: str) -> int:

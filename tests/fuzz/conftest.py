@@ -43,4 +43,14 @@ def valid_files(tmp_path_factory) -> dict[str, Path]:
     ckpt = make_checkpoint(d / "sparse.pt", hidden=16)
     net, _ = convert_file(ckpt, "rate")
     write_network(net, d / "net.nir")
-    return {"checkpoint": ckpt, "nir": d / "net.nir"}
+    from neurosim.backends import simulate
+    from neurosim.data import load_dataset
+
+    from converters.ann_to_snn import ann_forward_from_network
+
+    data = load_dataset("digits", "test").subset(4)
+    x = data.x.astype("float64")
+    record = simulate(net, x, 10, backend="reference", labels=data.y,
+                      ann_outputs=ann_forward_from_network(net, x)[1])
+    json_path, _ = record.save(d / "act")
+    return {"checkpoint": ckpt, "nir": d / "net.nir", "record": json_path.with_suffix("")}
