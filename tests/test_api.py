@@ -91,8 +91,7 @@ def test_the_docs_example_writes_what_the_loaders_read(docs_example):
     _, run, ns, _ = docs_example
     estimates = ns["estimates"]
     assert len(estimates) == 4 and estimates.profiles == ["loihi2", "spinnaker2"]
-    assert [str(e["model"] if isinstance(e, dict) else e.model) for e in estimates] == \
-        ["dense", "dense", "sparse", "sparse"]
+    assert [e["model"] for e in estimates.to_list()] == ["dense", "dense", "sparse", "sparse"]
     again = neurosim.load_estimates(run / "estimates.json")
     assert again.to_list() == json.loads(estimates.to_json())
     assert [e["profile"] for e in again] == ["loihi2", "spinnaker2", "loihi2", "spinnaker2"]
