@@ -93,16 +93,27 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
 
 def run_provenance(checkpoint: str | Path) -> dict[str, Any]:
     """Dataset and data folder of the training run a checkpoint belongs to: the ``config``
-    of the run's ``metrics.json`` beside it (``dataset``, ``data_dir``); empty without one."""
-    out: dict[str, Any] = {}
-    metrics = Path(checkpoint).with_name("metrics.json")
-    if metrics.is_file():
-        try:
-            cfg = json.loads(metrics.read_text()).get("config") or {}
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-            cfg = {}
-        if isinstance(cfg, dict):
-            out = {k: cfg[k] for k in ("dataset", "data_dir") if isinstance(cfg.get(k), str)}
+    of the run's ``metrics.json`` beside it (``dataset``, ``data_dir``); empty without one.
+
+    A relative data folder is looked up from the current folder, then from each folder above
+    the run (where ``neurosim train`` was likely started), and returned absolute when found.
+    """
+    run_dir = Path(checkpoint).resolve().parent
+    metrics = run_dir / "metrics.json"
+    if not metrics.is_file():
+        return {}
+    try:
+        cfg = json.loads(metrics.read_text()).get("config") or {}
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return {}
+    if not isinstance(cfg, dict):
+        return {}
+    out = {k: cfg[k] for k in ("dataset", "data_dir") if isinstance(cfg.get(k), str)}
+    folder = Path(out.get("data_dir", ""))
+    if out.get("data_dir") and not folder.is_absolute():
+        found = next((base / folder for base in (Path.cwd(), *run_dir.parents) if (base / folder).is_dir()), None)
+        if found is not None:
+            out["data_dir"] = str(found.resolve())
     return out
 
 
