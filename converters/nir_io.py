@@ -61,8 +61,8 @@ malformed graphs (an edge to a missing node, shapes that do not chain, NaN or in
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ import numpy as np
 
 from neurosim.defaults import DT_S
 from neurosim.errors import NetworkFileError, UnsupportedNodeError, ValidationError
+from neurosim.fileio import write_atomic
 from neurosim.network import Connection, Layer, SpikingNetwork, _plain
 
 FORMAT = "neurosim.nir"
@@ -165,24 +166,17 @@ def _neuron_node(layer: Layer, dt: float):
 
 
 def write_network(network: SpikingNetwork, path: str | Path) -> Path:
-    """Write ``network`` to the NIR file ``path`` atomically (temporary file, then rename)."""
+    """Write ``network`` to the NIR file ``path`` atomically (:func:`write_graph`)."""
     return write_graph(network_to_nir(network), path)
 
 
 def write_graph(graph, path: str | Path) -> Path:
-    """Write a NIR ``graph`` to ``path`` atomically (temporary file, then rename)."""
+    """Write a NIR ``graph`` to ``path`` atomically (:func:`neurosim.fileio.write_atomic`)."""
     import nir
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        nir.write(tmp, graph)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    buf = io.BytesIO()
+    nir.write(buf, graph)
+    return write_atomic(path, buf.getvalue())
 
 
 # ----------------------------------------------------------------------------------------
@@ -227,28 +221,94 @@ def _failing_node(path: Path) -> str:
 
 
 def _prescan(path: Path) -> None:
-    """Name the first node whose type neither NIR nor neurosim knows, before nir.read asserts on it."""
+    """Structure and sizes before :func:`nir.read` reads a value; name an unknown node type.
+
+    Walks the HDF5 tree without reading data first: links must be hard (no soft or external
+    links), nesting and object counts within :mod:`neurosim.limits`, every dataset real numbers
+    (bool, integers, floats) or strings, its declared size within the element caps and its
+    compression ratio plausible (:func:`neurosim.limits.inflation_ok`). Then it reads the numeric
+    datasets, now known to be small: NaN is refused everywhere, infinity except in ``tau*`` and
+    ``r`` (where :func:`_neuron_layer` explains snnTorch's infinite time constants).
+    """
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
             if "node" not in f:
                 raise NetworkFileError(f"{path}: not a NIR file (no 'node' group)")
+            _check_tree(f, path)
             node = f["node"]
             if "nodes" not in node:
                 return
             for name, item in node["nodes"].items():
-                if "type" not in item:
+                if not isinstance(item, h5py.Group) or "type" not in item:
                     raise NetworkFileError(f"{path}: node {name!r} has no type")
                 t = item["type"][()]
-                t = t.decode() if isinstance(t, bytes) else str(t)
+                t = t.decode(errors="replace") if isinstance(t, bytes) else str(t)
                 if t not in SUPPORTED:
-                    raise UnsupportedNodeError(f"{path}: node {name!r} of type {t} is not supported "
+                    raise UnsupportedNodeError(f"{path}: node {name!r} of type {t[:60]} is not supported "
                                                f"(supported: {', '.join(SUPPORTED[:-1])})")
     except (NetworkFileError, UnsupportedNodeError):
         raise
     except Exception as exc:
         raise NetworkFileError(f"{path}: not a NIR (HDF5) file ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _check_tree(root, path: Path) -> None:
+    """Links, nesting, counts, dtypes and declared sizes of every object under ``root`` (see :func:`_prescan`)."""
+    import h5py
+
+    from neurosim import limits
+
+    max_depth, max_items = limits.limit("MAX_NESTING"), limits.limit("MAX_CONTAINER_ITEMS")
+    max_elements, max_total = limits.max_array_elements(), limits.max_total_elements()
+    stack, items, total, numeric = [(root, 0)], 0, 0, []
+    while stack:
+        group, depth = stack.pop()
+        if depth >= max_depth:
+            raise NetworkFileError(f"{path}: groups nested deeper than {max_depth} levels at {group.name!r}")
+        for key in group:
+            items += 1
+            if items > max_items:
+                raise NetworkFileError(f"{path}: more than {max_items:,} HDF5 objects (NEUROSIM_MAX_CONTAINER_ITEMS)")
+            link = group.get(key, getlink=True)
+            where = f"{group.name.rstrip('/')}/{key}".lstrip("/")
+            if not isinstance(link, h5py.HardLink):
+                raise NetworkFileError(f"{path}: {where!r} is a {type(link).__name__}; only plain groups and "
+                                       "datasets are read")
+            obj = group[key]
+            if isinstance(obj, h5py.Group):
+                stack.append((obj, depth + 1))
+                continue
+            if not isinstance(obj, h5py.Dataset):
+                raise NetworkFileError(f"{path}: {where!r} is neither a group nor a dataset")
+            n = 1
+            for d in obj.shape or ():
+                n *= int(d)
+            if n > max_elements:
+                raise NetworkFileError(f"{path}: dataset {where!r} declares shape {obj.shape}, over the cap of "
+                                       f"{max_elements:,} elements (NEUROSIM_MAX_ARRAY_ELEMENTS)")
+            total += n
+            if total > max_total:
+                raise NetworkFileError(f"{path}: datasets hold more than {max_total:,} elements in all "
+                                       "(NEUROSIM_MAX_TOTAL_ELEMENTS)")
+            dtype = obj.dtype
+            if h5py.check_string_dtype(dtype) is not None:
+                continue
+            if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+                raise NetworkFileError(f"{path}: dataset {where!r} has dtype {dtype}; expected real numbers "
+                                       "(bool, integers, floats) or strings")
+            if not limits.inflation_ok(n * dtype.itemsize, obj.id.get_storage_size()):
+                raise NetworkFileError(f"{path}: dataset {where!r} declares {n * dtype.itemsize:,} bytes from "
+                                       f"{obj.id.get_storage_size():,} stored (NEUROSIM_MAX_INFLATION)")
+            numeric.append((obj, where))
+    for obj, where in numeric:
+        values = obj[()]
+        if obj.dtype.kind == "f":
+            bad = np.isnan(values).any() or (np.isinf(values).any() and
+                                             where.rsplit("/", 1)[-1] not in ("tau", "tau_mem", "tau_syn", "r"))
+            if bad:
+                raise NetworkFileError(f"{path}: dataset {where!r} contains NaN or infinite values")
 
 
 def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | None = None,

@@ -35,12 +35,14 @@ The forward pass every consumer relies on (pruned weights are exact zeros)::
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
 
 from neurosim import limits
 from neurosim.errors import CheckpointError
+from neurosim.fileio import write_atomic
 
 FORMAT = "neurosim.autoencoder"
 FORMAT_VERSION = 1
@@ -53,11 +55,9 @@ def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
 
     path = Path(path)
     validate_checkpoint(payload, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return write_atomic(path, buf.getvalue())
 
 
 def load_raw(path: str | Path) -> Any:

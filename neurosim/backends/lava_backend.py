@@ -42,6 +42,7 @@ check_vars : bool
 from __future__ import annotations
 
 import functools
+import io
 import os
 import shutil
 import tempfile
@@ -52,6 +53,7 @@ import numpy as np
 
 from neurosim.backends import lava_shim
 from neurosim.backends import BackendResult
+from neurosim.fileio import write_atomic
 from neurosim.backends._batch import (BernoulliStream, check_kinds, check_options, chunk_bounds, decode_outputs,
                                       input_drive, payload_step, quantize)
 from neurosim.errors import ValidationError
@@ -190,9 +192,9 @@ def _export_at_end(model) -> None:
     if model.time_step != params["num_steps"]:
         return
     arrays = {name: getattr(model, name) for name in ("count", "n_active", "state_sum") if hasattr(model, name)}
-    tmp = params["export_path"] + ".tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, params["export_path"])
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(params["export_path"], buf.getvalue())
 
 
 @functools.lru_cache(maxsize=1)

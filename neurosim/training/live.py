@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurosim.errors import ValidationError
+from neurosim.reporting.palette import MODEL_COLORS as COLORS  # one palette for every figure
 from neurosim.training.metrics import firing_frequency, unit_order
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,6 @@ async function poll() {
 poll();
 </script></body></html>
 """
-
-COLORS = {"dense": "#4C72B0", "sparse": "#DD8452", "small_dense": "#55A868"}
 
 
 class LiveView:

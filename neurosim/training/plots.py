@@ -16,15 +16,16 @@ Four figures, each with a title, labelled axes with units and a one-line caption
 """
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import numpy as np
 
+from neurosim.fileio import write_atomic
+from neurosim.reporting.palette import MODEL_COLORS as COLORS, SERIES_COLORS  # one palette for every figure
 from neurosim.training.metrics import firing_frequency, unit_order
 from neurosim.training.results import TrainResult
 
-COLORS = {"dense": "#1f77b4", "sparse": "#d62728", "small_dense": "#7f7f7f"}
 LABELS = {"dense": "dense (same shape)", "sparse": "sparse", "small_dense": "small dense (iso-compute)"}
 
 
@@ -39,9 +40,9 @@ def _pyplot():
 
 def _save(fig, path: Path, caption: str) -> Path:
     fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=8, style="italic", wrap=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    write_atomic(path, buf.getvalue())
     _pyplot().close(fig)
     return path
 
@@ -63,10 +64,10 @@ def plot_training_curves(result: TrainResult, path: Path) -> Path:
         ax.legend(fontsize=8)
     hist = m["sparse"]["history"]
     ep = np.arange(1, len(hist["weight_density"]) + 1)
-    axes[2].plot(ep, hist["weight_density"], color="#2ca02c", label="weight density (nonzero / all)")
-    axes[2].plot(ep, hist["activation_density"], color="#9467bd",
+    axes[2].plot(ep, hist["weight_density"], color=SERIES_COLORS["weight_density"], label="weight density (nonzero / all)")
+    axes[2].plot(ep, hist["activation_density"], color=SERIES_COLORS["activation_density"],
                  label="activation density (active units / H, training batches)")
-    axes[2].axhline(result.config.active_fraction, color="#9467bd", ls=":", lw=1, label="target active fraction")
+    axes[2].axhline(result.config.active_fraction, color=SERIES_COLORS["activation_density"], ls=":", lw=1, label="target active fraction")
     axes[2].set_ylim(0, 1.05)
     axes[2].set_xlabel("epoch")
     axes[2].set_ylabel("fraction (dimensionless)")
