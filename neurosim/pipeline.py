@@ -206,12 +206,6 @@ def _first(n_available: int, samples: int | None, what: str) -> int:
     return min(int(samples), n_available)
 
 
-def _network_origin(net: Any) -> str:
-    meta = net.metadata
-    ds = meta.get("dataset")
-    return f"the network (trained on {ds})" if ds else "the network"
-
-
 def _samples(net: Any, inputs: Any, dataset: Any, split: str | None, samples: int | None,
              data_dir: str | Path | None, labels: Any, origin: str) -> tuple[np.ndarray, Any, dict[str, Any]]:
     """The samples to simulate, their labels and their provenance (for ``record.info``)."""

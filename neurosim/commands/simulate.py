@@ -20,7 +20,6 @@ thin layer over :func:`neurosim.pipeline.simulate`.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from neurosim import defaults
