@@ -25,8 +25,7 @@ when known. ``synaptic_ops`` and ``total_spikes`` are totals over all ``num_samp
 """
 from __future__ import annotations
 
-import json
-import os
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.errors import RecordError
-from neurosim.fileio import json_default
+from neurosim.fileio import write_atomic, write_json
 
 RECORD_FORMAT = "neurosim.activity"
 RECORD_VERSION = 1
@@ -169,12 +168,10 @@ class ActivityRecord:
              "synaptic_ops": int(l.synaptic_ops), "neuron_updates": int(l.neuron_updates),
              "active_neuron_updates": int(l.active_neuron_updates)} for l in self.layers]
         npz_path, json_path = stem.with_suffix(".npz"), stem.with_suffix(".json")
-        tmp_npz = npz_path.with_name(npz_path.name + ".tmp.npz")
-        np.savez_compressed(tmp_npz, **arrays)
-        tmp_json = json_path.with_name(json_path.name + ".tmp")
-        tmp_json.write_text(json.dumps(meta, indent=2, default=json_default))
-        os.replace(tmp_npz, npz_path)
-        os.replace(tmp_json, json_path)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        write_atomic(npz_path, buf.getvalue())
+        write_json(meta, json_path)
         return json_path, npz_path
 
 

@@ -29,8 +29,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurosim.reporting.palette import CODING_COLORS, CODING_STYLES, MODEL_COLORS, MODEL_LABELS
-# the one class x unit analysis, shared with the training plots and the live view
-from neurosim.training.metrics import firing_frequency, jaccard_matrix, mean_offdiag, unit_order
 
 
 @dataclass

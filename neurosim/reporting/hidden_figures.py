@@ -7,7 +7,7 @@ Every function takes plain arrays and dictionaries and returns a
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
