@@ -66,10 +66,12 @@ def _record(record: Any):
 def input_encoding(record: Any) -> str:
     """The input layer's encoding, as the record's network summary states it."""
     rec = _record(record)
-    layers = (rec.network or {}).get("layers") or []
-    encoding = layers[0].get("encoding") if layers and isinstance(layers[0], dict) else None
-    if encoding is None:
-        encoding = (rec.info or {}).get("input_encoding")
+    network = rec.network if isinstance(rec.network, dict) else {}
+    layers = network.get("layers")
+    first = layers[0] if isinstance(layers, list) and layers and isinstance(layers[0], dict) else {}
+    encoding = first.get("encoding")
+    if encoding is None and isinstance(rec.info, dict):
+        encoding = rec.info.get("input_encoding")
     if encoding not in BINARY_ENCODINGS + GRADED_ENCODINGS:
         raise RecordError(f"activity record: field network.layers[0].encoding is {encoding!r}, expected one of "
                           f"{', '.join(BINARY_ENCODINGS + GRADED_ENCODINGS)}")
@@ -146,9 +148,15 @@ def label_estimates(estimates: Any, records: list[Any], sources: list[Any]) -> N
     """Add to each estimate the :func:`neurobench_metrics` of its record, as ``labels['neurobench']``.
 
     ``records[i]`` was estimated with ``source=str(sources[i])``; estimates are matched by source.
+    A record that does not state its input encoding gets ``{'unavailable': reason}`` instead:
+    the energy estimate does not need it, so the report is not refused for it.
     """
     by_source = {str(src): rec for rec, src in zip(records, sources)}
     for e in estimates:
         rec = by_source.get(str(getattr(e, "source", "")))
-        if rec is not None and hasattr(e, "labels"):
+        if rec is None or not hasattr(e, "labels"):
+            continue
+        try:
             e.labels["neurobench"] = neurobench_metrics(rec)
+        except RecordError as exc:
+            e.labels["neurobench"] = {"unavailable": str(exc)}

@@ -311,14 +311,25 @@ def test_metrics_of_a_hand_computed_network(encoding, acs, macs):
     assert got["ConnectionSparsity"] == pytest.approx(1.0 / 3.0, rel=1e-15)
 
 
-def test_record_without_input_encoding_is_a_one_line_error(case):
+def test_record_without_input_encoding(case, tmp_path):
+    """The metrics refuse it with a one-line error naming the field; the report states why they are absent."""
+    from neurosim.cli import main
     from neurosim.errors import RecordError
 
     _, _, record = case
     bare = copy.copy(record)
-    bare.network, bare.info = {}, {}
-    with pytest.raises(RecordError, match=r"network\.layers\[0\]\.encoding is None"):
+    bare.network, bare.info = "text", {}
+    with pytest.raises(RecordError, match=r"^activity record: field network\.layers\[0\]\.encoding is None"):
         metrics.neurobench_metrics(bare)
+    json_path, _ = record.save(tmp_path / "act")
+    meta = json.loads(json_path.read_text())
+    del meta["network"]["layers"][0]["encoding"]
+    json_path.write_text(json.dumps(meta))
+    assert main(["report", str(tmp_path / "act"), "-p", "loihi2", "--format", "json",
+                 "-o", str(tmp_path / "report.json")]) == 0
+    (entry,) = json.loads((tmp_path / "report.json").read_text())
+    assert entry["neurobench"] == {"unavailable": "activity record: field network.layers[0].encoding is None, "
+                                                  "expected one of regular, bernoulli, graded, current"}
 
 
 def test_report_json_carries_the_neurobench_metrics(case, tmp_path, capsys):
