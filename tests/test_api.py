@@ -195,3 +195,16 @@ def test_mnist_run_flows_to_simulate_without_repeating_dataset_flags(mnist_dir, 
     err = capsys.readouterr().err
     assert "the network takes 784 inputs but digits samples have 64 features" in err
     assert "--dataset mnist" in err
+
+
+def test_records_written_before_the_window_name_still_load(tmp_path):
+    make_checkpoint(tmp_path / "sparse.pt", "sparse")
+    sim = neurosim.simulate(neurosim.convert(tmp_path / "sparse.pt"), samples=5, timesteps=7)
+    json_path, _ = sim.save(tmp_path / "act")
+    meta = json.loads(json_path.read_text())
+    for layer in meta["layer_fields"]:  # the earlier spelling of a layer's enabled steps
+        layer["timesteps"] = layer.pop("window")
+    json_path.write_text(json.dumps(meta))
+    old = neurosim.load_record(tmp_path / "act")
+    assert [layer.window for layer in old.layers] == [7, 6, 5]
+    assert old.timesteps == 7 and old.synaptic_ops == sim.synaptic_ops
