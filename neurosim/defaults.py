@@ -56,8 +56,10 @@ def check_timesteps(timesteps: int, depth: int, name: str = "timesteps") -> int:
     try:
         t = int(timesteps)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be an integer number of steps, got {timesteps!r}") from None
-    if t != timesteps or t < min_timesteps(depth):
+        t = None
+    if t is None or t != timesteps or isinstance(timesteps, bool):
+        raise ValidationError(f"{name} must be an integer number of steps, got {timesteps!r}")
+    if t < min_timesteps(depth):
         raise ValidationError(f"{name} must be at least the network depth {min_timesteps(depth)} "
                               f"(one-step delay per connection), got {timesteps}")
     return t

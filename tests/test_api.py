@@ -208,3 +208,12 @@ def test_records_written_before_the_window_name_still_load(tmp_path):
     old = neurosim.load_record(tmp_path / "act")
     assert [layer.window for layer in old.layers] == [7, 6, 5]
     assert old.timesteps == 7 and old.synaptic_ops == sim.synaptic_ops
+
+
+@pytest.mark.parametrize("timesteps, message", [(2, "at least the network depth 3"),
+                                                (2.5, "an integer number of steps, got 2.5")])
+def test_timesteps_are_checked_before_any_data_is_read(tmp_path, timesteps, message):
+    make_checkpoint(tmp_path / "sparse.pt", "sparse")
+    net = neurosim.convert(tmp_path / "sparse.pt")
+    with pytest.raises(neurosim.NeurosimError, match=message):
+        neurosim.simulate(net, dataset="mnist", timesteps=timesteps)  # mnist without a folder: not reached
