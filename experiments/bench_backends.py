@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
+from neurosim.fileio import write_json  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 
 
@@ -184,9 +184,7 @@ def main(argv=None) -> int:
               "data_note": data.note, "load_average": os.getloadavg()}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, default=float))
-    os.replace(tmp, out)
+    write_json(result, out)
     print(f"\nwrote {out}")
     return 0
 

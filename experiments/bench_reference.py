@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from neurosim.fileio import write_json  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 
 
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     print(f"  target < 20 s: {'met' if result['passes'] else 'NOT met'}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_json(result, out)
     print(f"wrote {out}")
     return 0
 

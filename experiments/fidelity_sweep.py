@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
+from neurosim.fileio import write_json  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 from targets import check, load_section  # noqa: E402
 
@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     result["targets"] = checks
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "fidelity.json").write_text(json.dumps(result, indent=2))
+    write_json(result, out / "fidelity.json")
     md = markdown(result, checks, source)
     (out / "fidelity.md").write_text(md)
     print()

@@ -24,7 +24,6 @@ Writes ``OUT/summary.json`` (figures, configuration, commit) and prints the tabl
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from converters import snntorch_interop as S  # noqa: E402
 from neurosim.mathutil import sigmoid  # noqa: E402
+from neurosim.fileio import write_json  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 
 SHAPES = {"6-5-4": [6, 5, 4], "8-7-6-3": [8, 7, 6, 3], "64-32-10": [64, 32, 10]}
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     summary = {"config": vars(args), "commit": commit, "python": platform.python_version(),
                "round_trips": rows, "round_trip_wall_s": t_rt, "converted": conv,
                "checkpoints": {m: str(p) for m, p in checkpoints.items()}}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    write_json(summary, out / "summary.json")
     print(f"\nwrote {out / 'summary.json'}")
     return 0
 

@@ -62,10 +62,10 @@ def format_profiles(summaries: list[dict], brief: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from neurosim.hardware import load_profiles
-    from neurosim.fileio import write_atomic
+    from neurosim.fileio import json_default, write_atomic
 
     summaries = [p.summary() for p in load_profiles(args.profile or ["all"])]
-    text = json.dumps(summaries, indent=2) + "\n"
+    text = json.dumps(summaries, indent=2, default=json_default) + "\n"
     sys.stdout.write(text if args.format == "json" else format_profiles(summaries, args.brief))
     if args.out:
         write_atomic(Path(args.out), text)
