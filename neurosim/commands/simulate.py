@@ -20,6 +20,7 @@ thin layer over :func:`neurosim.pipeline.simulate`.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from neurosim import defaults
@@ -116,11 +117,11 @@ def run(args) -> int:
     print(human(record))
     print(f"wrote {json_path} and {npz_path}")
     if args.profile:
-        from neurosim.reporting.energy_report import print_report_for
+        from neurosim.pipeline import estimate, report
 
-        report_json = json_path.with_name(json_path.stem + ".report.json")
-        print_report_for(record, args.profile, args.report_format, json_path=report_json,
-                         source=str(json_path.with_suffix("")))
+        estimates = estimate(result, args.profile, source=str(json_path.with_suffix("")))
+        sys.stdout.write(report(estimates, args.report_format))
+        report_json = estimates.save(json_path.with_name(json_path.stem + ".report.json"))
         print(f"wrote {report_json}")
     return 0
 
