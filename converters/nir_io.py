@@ -70,6 +70,7 @@ import numpy as np
 
 from neurosim.defaults import DT_S
 from neurosim.errors import NetworkFileError, UnsupportedNodeError, ValidationError
+from neurosim.limits import DT_S_RANGE
 from neurosim.fileio import write_atomic
 from neurosim.network import Connection, Layer, SpikingNetwork, _plain
 
@@ -226,9 +227,8 @@ def _prescan(path: Path) -> None:
     Walks the HDF5 tree without reading data first: links must be hard (no soft or external
     links), nesting and object counts within :mod:`neurosim.limits`, every dataset real numbers
     (bool, integers, floats) or strings, its declared size within the element caps and its
-    compression ratio plausible (:func:`neurosim.limits.inflation_ok`). Then it reads the numeric
-    datasets, now known to be small: NaN is refused everywhere, infinity except in ``tau*`` and
-    ``r`` (where :func:`_neuron_layer` explains snnTorch's infinite time constants).
+    compression ratio plausible (:func:`neurosim.limits.inflation_ok`). Values are checked once
+    the graph is read (:func:`nir_to_network`).
     """
     import h5py
 
@@ -262,7 +262,7 @@ def _check_tree(root, path: Path) -> None:
 
     max_depth, max_items = limits.limit("MAX_NESTING"), limits.limit("MAX_CONTAINER_ITEMS")
     max_elements, max_total = limits.max_array_elements(), limits.max_total_elements()
-    stack, items, total, numeric = [(root, 0)], 0, 0, []
+    stack, items, total = [(root, 0)], 0, 0
     while stack:
         group, depth = stack.pop()
         if depth >= max_depth:
@@ -301,14 +301,6 @@ def _check_tree(root, path: Path) -> None:
             if not limits.inflation_ok(n * dtype.itemsize, obj.id.get_storage_size()):
                 raise NetworkFileError(f"{path}: dataset {where!r} declares {n * dtype.itemsize:,} bytes from "
                                        f"{obj.id.get_storage_size():,} stored (NEUROSIM_MAX_INFLATION)")
-            numeric.append((obj, where))
-    for obj, where in numeric:
-        values = obj[()]
-        if obj.dtype.kind == "f":
-            bad = np.isnan(values).any() or (np.isinf(values).any() and
-                                             where.rsplit("/", 1)[-1] not in ("tau", "tau_mem", "tau_syn", "r"))
-            if bad:
-                raise NetworkFileError(f"{path}: dataset {where!r} contains NaN or infinite values")
 
 
 def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | None = None,
@@ -326,8 +318,9 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
         dt, dt_source = float(gmeta["dt_s"]), "graph"
     else:
         dt, dt_source = DEFAULT_DT_S, "default"
-    if not np.isfinite(dt) or dt <= 0:
-        raise NetworkFileError(f"{origin}: time step dt must be a positive number of seconds, got {dt}")
+    low, high = DT_S_RANGE
+    if not low <= dt <= high:  # also refuses NaN
+        raise NetworkFileError(f"{origin}: time step dt must be between {low:g} and {high:g} seconds, got {dt:g}")
     chain = _chain(graph, origin)
 
     layers: list[Layer] = []
@@ -338,12 +331,16 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
     for name, node in chain:
         t = type(node).__name__
         meta = _loads(node.metadata, origin, f"node {name!r}")
+        if gmeta and not gmeta.get("strict") and not meta and t in ("Input",) + NEURON_TYPES:
+            raise NetworkFileError(f"{origin}: node {name!r} ({t}) lacks its metadata['{KEY}'] in a neurosim file "
+                                   "(its reset, initial state or encoding would be guessed)")
         if t == "Input":
-            size = int(np.prod(np.asarray(node.input_type["input"]).ravel()))
+            size = _size(_input_shape(node, origin, name), origin, name, "input shape")
             continue
         if t == "Output":
-            shape = np.asarray(node.output_type.get("output", []) if isinstance(node.output_type, dict) else [])
-            declared = int(np.prod(shape.ravel())) if shape.size else size  # an unstated shape is not checked
+            shape = node.output_type.get("output") if isinstance(node.output_type, dict) else None
+            unstated = shape is None or np.asarray(shape).size == 0  # an unstated shape is not checked
+            declared = size if unstated else _size(shape, origin, name, "output shape")
             if declared != size:
                 raise NetworkFileError(f"{origin}: output node {name!r} declares {declared} values but receives {size}")
             if pending is not None:  # a trailing Affine/Linear/Scale: its output current is the readout
@@ -366,11 +363,11 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
                 pending = (s[:, None] * pending[0], s * pending[1])
             continue
         if t in ("Affine", "Linear"):
-            w = np.asarray(node.weight, dtype=np.float64)
+            w = _real(node.weight, origin, name, "weight")
             if w.ndim != 2:
                 raise UnsupportedNodeError(f"{origin}: node {name!r} of type {t} has a {w.ndim}-D weight; "
                                            "only 2-D (out, in) weights are supported")
-            b = np.asarray(node.bias, dtype=np.float64) if t == "Affine" else np.zeros(w.shape[0])
+            b = _real(node.bias, origin, name, "bias") if t == "Affine" else np.zeros(w.shape[0])
             try:
                 b = np.broadcast_to(b.reshape(-1) if b.size == w.shape[0] else b, (w.shape[0],)).astype(np.float64)
             except ValueError:
@@ -428,8 +425,14 @@ def _finite(arr: np.ndarray, origin: str, name: str, t: str, attr: str) -> None:
         raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} contains NaN or infinite values")
 
 
+def _input_shape(node, origin: str, name: str):
+    if not isinstance(node.input_type, dict) or "input" not in node.input_type:
+        raise NetworkFileError(f"{origin}: input node {name!r} states no input shape")
+    return node.input_type["input"]
+
+
 def _input_layer(name, node, meta, gain, input_encoding, origin) -> Layer:
-    size = int(np.prod(np.asarray(node.input_type["input"]).ravel()))
+    size = _size(_input_shape(node, origin, name), origin, name, "input shape")
     encoding = input_encoding or meta.get("encoding", "current")
     params: dict[str, Any] = {"gain": 1.0 if gain is None else gain}
     if "v_init" in meta and encoding == "regular":
@@ -457,11 +460,12 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
     params: dict[str, Any] = {}
     options: dict[str, Any] = {}
     for attr in ("tau", "tau_mem", "tau_syn"):
-        if hasattr(node, attr) and np.isinf(np.asarray(getattr(node, attr), dtype=np.float64)).any():
+        if hasattr(node, attr) and np.isinf(_real(getattr(node, attr), origin, name, attr)).any():
             raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} is infinite (snnTorch exports "
                                    "Leaky(beta=1), an IF neuron, this way); write an IF node instead")
     if t in ("IF", "I"):
         factor = vec("r")
+        _finite(factor, origin, name, t, "r")
         if not np.all(factor == 1.0):
             w, b = factor[:, None] * w, factor * b
     if t in ("IF", "LIF", "CubaLIF"):
@@ -495,9 +499,13 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
         raise UnsupportedNodeError(f"{origin}: node {name!r} of type I (a plain integrator) is not supported; "
                                    "neurosim reads I nodes only as its sigma_delta/readout layers (metadata kind)")
     try:
-        return Layer(name, kind, n, params=params, options=options, connection=Connection(w, b))
+        layer = Layer(name, kind, n, params=params, options=options, connection=Connection(w, b))
     except ValidationError as exc:
         raise NetworkFileError(f"{origin}: node {name!r} ({t}): {exc}") from None
+    for attr, value in vars(node).items():  # also the parameters this reading does not use (v_reset of 'subtract')
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and not np.isfinite(value).all():
+            raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} contains NaN or infinite values")
+    return layer
 
 
 def _chain(graph, origin: str) -> list[tuple[str, Any]]:
@@ -550,8 +558,39 @@ def _chain(graph, origin: str) -> list[tuple[str, Any]]:
 # helpers
 
 
+def _real(value, origin: str, name: str, attr: str) -> np.ndarray:
+    """``value`` as a float64 array; anything but real numbers (complex, strings, objects) is refused."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise NetworkFileError(f"{origin}: node {name!r}: {attr} has dtype {arr.dtype}; expected real numbers")
+    return arr.astype(np.float64)
+
+
+def _size(value, origin: str, name: str, attr: str) -> int:
+    """The number of values a shape such as ``input_type['input']`` declares: positive integers, capped."""
+    from neurosim import limits
+
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf" or arr.ndim > 1 or arr.size == 0 or not np.isfinite(arr).all() \
+            or (arr < 1).any() or (arr != np.round(arr)).any():
+        raise NetworkFileError(f"{origin}: node {name!r}: {attr} must be a shape of positive integers, "
+                               f"got {_short(arr.tolist() if arr.size < 10 else arr)}")
+    n = 1
+    for d in arr.astype(np.float64).tolist():
+        n *= int(d)
+        if n > limits.max_array_elements():
+            raise NetworkFileError(f"{origin}: node {name!r}: {attr} declares {arr.tolist()}, over the cap of "
+                                   f"{limits.max_array_elements():,} values (NEUROSIM_MAX_ARRAY_ELEMENTS)")
+    return n
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _vec(value, n: int, origin: str, name: str, attr: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _real(value, origin, name, attr)
     try:
         return np.broadcast_to(arr.reshape(-1) if arr.size == n else arr, (n,)).astype(np.float64)
     except ValueError:
@@ -572,16 +611,51 @@ def _loads(metadata: Any, origin: str, where: str) -> dict:
     if not isinstance(metadata, dict) or KEY not in metadata:
         return {}
     raw = metadata[KEY]
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf8")
-    if isinstance(raw, dict):
-        return raw
     try:
-        value = json.loads(raw)
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise NetworkFileError(f"{origin}: {where}: metadata['{KEY}'] is not valid JSON ({exc})") from None
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf8")
+        value = raw if isinstance(raw, dict) else json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except (TypeError, ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise NetworkFileError(f"{origin}: {where}: metadata['{KEY}'] is not valid JSON ({text})") from None
     if not isinstance(value, dict):
         raise NetworkFileError(f"{origin}: {where}: metadata['{KEY}'] is not a JSON object")
+    for key, kinds in META_TYPES.items():
+        if key in value and not _has_type(value[key], kinds):
+            raise NetworkFileError(f"{origin}: {where}: metadata['{KEY}'].{key} must be {' or '.join(kinds)}, "
+                                   f"got {_short(value[key])}")
+    return value
+
+
+#: types of the neurosim metadata keys (graph and nodes) the reader uses
+META_TYPES: dict[str, tuple[str, ...]] = {
+    "format": ("a string",), "format_version": ("an integer",), "dt_s": ("a number",),
+    "layers": ("a list of strings",), "metadata": ("an object",), "readout": ("an object",), "kind": ("a string",),
+    "encoding": ("a string",), "reset": ("a string",), "activation": ("a string",), "decode": ("a string",),
+    "v_init": ("a number", "a list of numbers"), "v_threshold": ("a number", "a list of numbers"),
+    "scale": ("a number", "a list of numbers"), "payload_step": ("a number",), "strict": ("a boolean",),
+}
+
+
+def _has_type(value: Any, kinds: tuple[str, ...]) -> bool:
+    def number(v):
+        return type(v) in (int, float)
+
+    checks = {"a string": lambda v: isinstance(v, str), "an integer": lambda v: type(v) is int, "a number": number,
+              "a list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+              "a list of numbers": lambda v: isinstance(v, list) and bool(v) and all(number(x) for x in v),
+              "an object": lambda v: isinstance(v, dict), "a boolean": lambda v: isinstance(v, bool)}
+    return any(checks[k](value) for k in kinds)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number neurosim accepts")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"{text} overflows a float")
     return value
 
 

@@ -143,6 +143,9 @@ def read_npz(path: str | Path, error: type[NeurosimError], kinds: str = REAL_KIN
             if info.file_size > file_cap:
                 raise error(f"{origin} declares {info.file_size:,} bytes, over the cap of {file_cap:,} "
                             "(NEUROSIM_MAX_FILE_BYTES)")
+            if not limits.inflation_ok(info.file_size, info.compress_size):
+                raise error(f"{origin} declares {info.file_size:,} bytes from {info.compress_size:,} compressed "
+                            "(a decompression bomb? NEUROSIM_MAX_INFLATION)")
             try:
                 with zf.open(info) as member:
                     shape, fortran, dtype = _header(member, origin, error)

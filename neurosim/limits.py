@@ -20,6 +20,9 @@ MAX_FILE_BYTES         1 GiB            bytes read from one file, after decompre
 MAX_ARRAY_ELEMENTS     2**26 (67 M)     elements of any one array or tensor
 MAX_TOTAL_ELEMENTS     2**27 (134 M)    elements of all arrays of one file together
 MAX_ZIP_MEMBERS        4096             members of one zip container (NPZ, checkpoint)
+MAX_INFLATION          200              uncompressed / compressed size of one NPZ member or
+                                        HDF5 dataset, once it exceeds INFLATION_FLOOR_BYTES
+INFLATION_FLOOR_BYTES  256 MiB          size any compressed member may reach regardless
 MAX_NESTING            64               nesting depth of containers in a checkpoint/JSON
 MAX_CONTAINER_ITEMS    20,000           items of all containers of one checkpoint together
 =====================  ===============  ====================================================
@@ -36,6 +39,8 @@ DEFAULTS: dict[str, int] = {
     "MAX_ARRAY_ELEMENTS": 2 ** 26,
     "MAX_TOTAL_ELEMENTS": 2 ** 27,
     "MAX_ZIP_MEMBERS": 4096,
+    "MAX_INFLATION": 200,
+    "INFLATION_FLOOR_BYTES": 256 * 1024 ** 2,
     "MAX_NESTING": 64,
     "MAX_CONTAINER_ITEMS": 20_000,
 }
@@ -72,6 +77,15 @@ def max_array_elements() -> int:
 
 def max_total_elements() -> int:
     return limit("MAX_TOTAL_ELEMENTS")
+
+
+def inflation_ok(uncompressed: int, stored: int) -> bool:
+    """Whether ``stored`` bytes may expand to ``uncompressed`` (MAX_INFLATION above INFLATION_FLOOR_BYTES).
+
+    Compression of real weights and spike counts stays far below the ratio; a decompression
+    bomb (gzip's deflate reaches about 1,000:1 on zeros) does not.
+    """
+    return uncompressed <= max(limit("INFLATION_FLOOR_BYTES"), limit("MAX_INFLATION") * stored)
 
 
 def describe() -> dict[str, int]:
