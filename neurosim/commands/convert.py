@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--coding", choices=CODINGS, default=defaults.CODING,
                    help="rate: integrate-and-fire neurons, values as spike counts over T steps; graded: "
                         "sigma-delta neurons sending integer payloads (default %(default)s)")
-    p.add_argument("--percentile", type=float, default=defaults.CALIBRATION_PERCENTILE,
+    p.add_argument("--percentile", type=float, default=defaults.CALIBRATION_PERCENTILE, metavar="P",
                    help="normalisation percentile of positive activations (default %(default)s)")
     p.add_argument("--calibration", type=int, metavar="N", default=None,
                    help="calibrate on N training samples of --dataset instead of the checkpoint's statistics "
@@ -43,10 +43,10 @@ def register(subparsers) -> None:
                         f"(default: the checkpoint's own, else {defaults.DATASET})")
     p.add_argument("--data-dir", metavar="DIR", default=None,
                    help="folder with the MNIST IDX files (default: the folder of the checkpoint's training run)")
-    p.add_argument("--layers", default=None,
+    p.add_argument("--layers", default=None, metavar="NAMES",
                    help="comma-separated state-dict layer names in forward order (plain state dicts; "
                         "default: the order of the keys)")
-    p.add_argument("--payload-bits", type=int, default=defaults.PAYLOAD_BITS,
+    p.add_argument("--payload-bits", type=int, default=defaults.PAYLOAD_BITS, metavar="BITS",
                    help="graded coding: payload bits at the calibration percentile; larger activations are "
                         "sent as wider payloads, never clipped (default %(default)s)")
     p.add_argument("--input-encoding", choices=("regular", "bernoulli", "graded"), default=None,
@@ -54,7 +54,7 @@ def register(subparsers) -> None:
                         "(default: regular for rate, graded for graded)")
     p.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS, default=None,
                    help="output nonlinearity (default: the checkpoint's; sigmoid for plain state dicts)")
-    p.add_argument("--v-init", type=float, default=defaults.V_INIT,
+    p.add_argument("--v-init", type=float, default=defaults.V_INIT, metavar="V",
                    help="rate coding: initial membrane in thresholds (default %(default)s)")
     p.add_argument("--dt", type=float, default=defaults.DT_S, metavar="SECONDS",
                    help="timestep in seconds (default %(default)s)")
