@@ -15,7 +15,8 @@ The public API (docs/api.md), one function per stage, each returning a typed res
 and loaders for every file the command line writes: :func:`load_checkpoint` (``.pt``),
 :func:`load_network` (``.nir``), :func:`load_record` (activity records),
 :func:`load_estimates` (report JSON), :func:`load_profile` (hardware TOML),
-:func:`load_metrics` (a training run's ``metrics.json``), :func:`load_dataset`.
+:func:`load_metrics` and :func:`load_config` (a training run's ``metrics.json`` and
+``config.toml``), :func:`load_dataset`.
 Names are imported on first use, so ``import neurosim`` stays fast.
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ _API = {
     "load_profile": "neurosim.pipeline",
     "load_estimates": "neurosim.pipeline",
     "load_metrics": "neurosim.pipeline",
+    "load_config": "neurosim.pipeline",
     "PipelineWarning": "neurosim.pipeline",
     "ConversionResult": "neurosim.results",
     "SimulationResult": "neurosim.results",

@@ -35,7 +35,7 @@ from neurosim.errors import DataError, NeurosimError, ValidationError
 from neurosim.results import ConversionResult, Estimates, SimulationResult
 
 __all__ = ["load_dataset", "train", "convert", "simulate", "estimate", "report", "load_checkpoint",
-           "load_network", "load_record", "load_profile", "load_estimates", "load_metrics",
+           "load_network", "load_record", "load_profile", "load_estimates", "load_metrics", "load_config",
            "PipelineWarning", "describe_network"]
 
 
@@ -468,6 +468,14 @@ def load_estimates(path: str | Path) -> Estimates:
     if not isinstance(items, list) or not all(isinstance(e, dict) and "profile" in e for e in items):
         raise ValidationError(f"{path}: not a list of estimates (each an object with a 'profile')")
     return Estimates(items)
+
+
+def load_config(path: str | Path):
+    """A training run's ``config.toml`` as a :class:`~neurosim.training.config.TrainConfig`
+    (``neurosim.train(load_config(path))`` reruns it)."""
+    from neurosim.training.config import read_config
+
+    return read_config(path)
 
 
 def load_metrics(path: str | Path) -> dict[str, Any]:

@@ -181,6 +181,7 @@ def test_mnist_run_flows_to_simulate_without_repeating_dataset_flags(mnist_dir, 
     assert repr(trained).startswith("TrainResult(mnist, 1 epochs; dense: H=16")
     # a dense model multiplies every weight: 2 x 784 x 16 MACs per input
     assert trained.macs_per_inference["dense"] == 2 * 784 * 16
+    assert neurosim.load_config(run / "config.toml") == trained.config
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
