@@ -35,7 +35,8 @@ def _value(fig: dict) -> str:
             return "yes" if v else "no"
         return si(v, unit) if unit in ("J", "W", "s", "B", "FLOP/s", "B/s") else f"{v:g} {unit}".strip()
     fmt = (lambda x: si(x, unit)) if unit in ("J", "W", "s", "B", "FLOP/s", "B/s") else (lambda x: f"{x:g}")
-    return f"{fmt(fig['typical'])} [{fmt(fig['low'])} - {fmt(fig['high'])}]"
+    bounds = "10-90 %" if fig.get("distribution") == "lognormal" else "bounds"
+    return f"{fmt(fig['typical'])} [{fmt(fig['low'])} - {fmt(fig['high'])}] ({fig.get('distribution')}, {bounds})"
 
 
 def format_profiles(summaries: list[dict], brief: bool) -> str:
