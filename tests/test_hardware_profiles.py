@@ -269,3 +269,20 @@ def test_cli_report_never_overwrites_the_record(tmp_path, capsys):
     assert main(["report", str(stem), "-p", "loihi", "--format", "json", "-o", str(tmp_path / "act.json")]) == 2
     assert "would overwrite an input activity record" in capsys.readouterr().err
     assert (tmp_path / "act.json").read_text() == before
+
+
+def test_report_savings_pair_dense_with_sparse_per_draw(tmp_path):
+    """Two records on one profile: the sparse estimate carries dense / sparse per draw, in both modes;
+    a 'small_dense' model is not taken for the dense one."""
+    dense, sparse, small = tiny_record(model="dense"), tiny_record(model="sparse"), tiny_record(model="small_dense")
+    sparse.layers[1].spike_counts[:] = 0  # fewer hidden spikes: less work
+    ests = [estimate(r, "loihi2", draws=300) for r in (dense, sparse)]
+    text = format_report(ests, "text")
+    assert "Dense -> sparse savings" in text
+    saved = json.loads(format_report(ests, "json"))[1]["savings_vs_dense"]
+    ratio = ests[0].latency.samples["total"] / ests[1].latency.samples["total"]
+    assert saved["latency"]["energy_total"]["median"] == pytest.approx(float(np.median(ratio)))
+    assert set(saved) == {"latency", "throughput"}
+    lone = json.loads(format_report([estimate(small, "loihi2", draws=300), estimate(sparse, "loihi2", draws=300)],
+                                    "json"))
+    assert "savings_vs_dense" not in lone[1]

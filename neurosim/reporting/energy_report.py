@@ -54,8 +54,8 @@ def plain(estimates: Iterable[Any]) -> list[dict[str, Any]]:
 
 def _model_name(e: Any) -> str:
     get = (lambda k: e.get(k)) if isinstance(e, dict) else (lambda k: e.labels.get(k, getattr(e, k, None)))
-    text = str(get("record_model") or get("model") or "")
-    return "sparse" if "sparse" in text else "dense" if "dense" in text else text
+    text = str(get("record_model") or get("model") or "").lower()
+    return "sparse" if text.startswith("sparse") else "dense" if text.startswith("dense") else text
 
 
 def attach_savings(estimates: list[Any]) -> None:
