@@ -15,15 +15,14 @@ from neurosim.checkpoint import load_checkpoint
 from neurosim.cli import main
 from neurosim.errors import ConfigError
 from neurosim.training import metrics as training_metrics
-from neurosim.training.config import config_toml, read_config, write_config
+from neurosim.training.config import TrainConfig, read_config, write_config
 from neurosim.training.gating import HomeostaticController, ThresholdGate, activity_spread_penalty
-from neurosim.training.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, iso_compute_hidden,
-                             macs_per_input, weight_density)
-from neurosim.training.pruning import GradualMagnitudePruner, cubic_schedule
-from neurosim.training.config import TrainConfig
 from neurosim.training.loop import train
 from neurosim.training.metrics import (firing_frequency, jaccard_matrix, mean_offdiag, per_class_active_units,
                                        unit_order)
+from neurosim.training.models import (DenseAutoencoder, DenseAutoencoderStack, SparseAutoencoder, iso_compute_hidden,
+                                      macs_per_input, weight_density)
+from neurosim.training.pruning import GradualMagnitudePruner, cubic_schedule
 from neurosim.training.run import save_run
 
 TINY = dict(hidden=48, epochs=3, batch_size=64, max_train_samples=256, max_test_samples=120)
@@ -342,14 +341,14 @@ def test_firing_frequency_and_unit_order_by_hand():
 
 
 def test_one_class_unit_analysis_for_training_plots_live_view_and_report():
-    from neurosim.reporting import figures
+    from neurosim.reporting import gallery  # gathers the demo report's figures
     from neurosim.training import live, plots
 
     for name in ("firing_frequency", "unit_order"):
         assert getattr(plots, name) is getattr(training_metrics, name), name
         assert getattr(live, name) is getattr(training_metrics, name), name
     for name in ("firing_frequency", "unit_order", "jaccard_matrix", "mean_offdiag"):
-        assert getattr(figures, name) is getattr(training_metrics, name), name
+        assert getattr(gallery, name) is getattr(training_metrics, name), name
 
 
 # ----------------------------------------------------------------------------- run configuration
