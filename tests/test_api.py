@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,9 @@ def test_mnist_run_flows_to_simulate_without_repeating_dataset_flags(mnist_dir, 
     assert repr(trained).startswith("TrainResult(mnist, 1 epochs; dense: H=16")
     # a dense model multiplies every weight: 2 x 784 x 16 MACs per input
     assert trained.macs_per_inference["dense"] == 2 * 784 * 16
-    assert neurosim.load_config(run / "config.toml") == trained.config
+    rerun = neurosim.load_config(run / "config.toml")
+    assert replace(rerun, data_dir=None) == replace(trained.config, data_dir=None)
+    assert Path(rerun.data_dir).resolve() == Path(mnist_dir).resolve()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
