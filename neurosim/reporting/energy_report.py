@@ -149,6 +149,12 @@ def _dominant(e: dict[str, Any]) -> str:
     return f"{d['figure']} ({100 * d['share']:.0f} % of the variance of log energy)"
 
 
+def _beside_name(key: str) -> str:
+    """``static_whole_chips_j`` -> ``static energy of the whole chips``."""
+    words = key.removesuffix("_j").split("_")
+    return f"{words[0]} energy of the {' '.join(words[1:])}" if len(words) > 1 else key
+
+
 def _sparsity_line(e: dict[str, Any]) -> str | None:
     sp = e.get("extra", {}).get("sparsity")
     if not sp:
@@ -188,7 +194,7 @@ def format_text(estimates: list[Any]) -> str:
     notes = []
     for e in est:
         for name, b in e["modes"]["latency"].get("beside", {}).items():
-            notes.append(f"  {e['profile']} / {e.get('model')}: {name.replace('_', ' ')} (not in the total): "
+            notes.append(f"  {e['profile']} / {e.get('model')}: {_beside_name(name)} (not in the total): "
                          f"{iv(b, 'J')}")
         for issue in e.get("constraint_issues", []):
             if issue["severity"] == "error":
@@ -233,7 +239,7 @@ def format_md(estimates: list[Any]) -> str:
             out += ["", f"{mode.capitalize()} mode: {_md_escape(resources_text(e, mode))}; "
                     + "; ".join(_md_escape(n) for n in e["modes"][mode].get("notes", [])) + "."]
             for name, b in e["modes"][mode].get("beside", {}).items():
-                out.append(f"Shown beside (not in the total): {name.replace('_', ' ')} {iv(b, 'J')}.")
+                out.append(f"Shown beside (not in the total): {_beside_name(name)} {iv(b, 'J')}.")
         sp = _sparsity_line(e)
         if sp:
             out += ["", f"Sparsity: {sp}."]
@@ -300,7 +306,7 @@ def format_html(estimates: list[Any]) -> str:
                              f"<td>{esc(si(b['p90'], 'J'))}</td></tr>")
         parts.append("</table>")
         for mode in ("latency", "throughput"):
-            beside = "".join(f" Shown beside (not in the total): {esc(k.replace('_', ' '))} {esc(iv(b, 'J'))}."
+            beside = "".join(f" Shown beside (not in the total): {esc(_beside_name(k))} {esc(iv(b, 'J'))}."
                              for k, b in e["modes"][mode].get("beside", {}).items())
             parts.append(f"<p>{esc(mode.capitalize())} mode: {esc(resources_text(e, mode))}; "
                          f"{esc('; '.join(e['modes'][mode].get('notes', [])))}.{beside}</p>")
