@@ -92,20 +92,23 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
 
 
 def run_provenance(checkpoint: str | Path) -> dict[str, Any]:
-    """Dataset and data folder of the training run a checkpoint belongs to: the ``config``
-    of the run's ``metrics.json`` beside it (``dataset``, ``data_dir``); empty without one.
+    """Dataset and data folder of the training run a checkpoint belongs to, from the run's
+    ``config.toml`` beside it, else its ``metrics.json`` (``config``); empty without either.
 
     A relative data folder is looked up from the current folder, then from each folder above
     the run (where ``neurosim train`` was likely started), and returned absolute when found.
     """
+    import tomllib
+
     run_dir = Path(checkpoint).resolve().parent
-    metrics = run_dir / "metrics.json"
-    if not metrics.is_file():
-        return {}
+    cfg: Any = {}
     try:
-        cfg = json.loads(metrics.read_text()).get("config") or {}
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        return {}
+        if (run_dir / "config.toml").is_file():
+            cfg = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
+        elif (run_dir / "metrics.json").is_file():
+            cfg = json.loads((run_dir / "metrics.json").read_text()).get("config")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError, AttributeError, OSError):
+        cfg = {}
     if not isinstance(cfg, dict):
         return {}
     out = {k: cfg[k] for k in ("dataset", "data_dir") if isinstance(cfg.get(k), str)}

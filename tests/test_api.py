@@ -189,6 +189,9 @@ def test_mnist_run_flows_to_simulate_without_repeating_dataset_flags(mnist_dir, 
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert main(["convert", str(run / "sparse.pt"), "-o", "N.nir"]) == 0
+    (run / "config.toml").unlink()  # a run folder from before config.toml: metrics.json holds "data"
+    assert main(["convert", str(run / "sparse.pt"), "-o", "N2.nir"]) == 0
+    assert neurosim.load_network("N2.nir").metadata["data_dir"] == str(Path(mnist_dir).resolve())
     assert main(["simulate", "N.nir", "-o", "ACT", "--samples", "20", "-T", "6"]) == 0
     rec = neurosim.load_record("ACT")
     assert (rec.dataset, rec.split, rec.num_samples) == ("mnist", "test", 20)
