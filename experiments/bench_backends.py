@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
+from neurosim import defaults  # noqa: E402
 from neurosim.fileio import write_json  # noqa: E402
 from neurosim.provenance import git_commit  # noqa: E402
 
@@ -113,7 +114,7 @@ def main(argv=None) -> int:
     src.add_argument("--synthetic", action="store_true", help="random 64-256-64 90%%-pruned network")
     ap.add_argument("--coding", nargs="+", choices=("rate", "graded"), default=["rate", "graded"])
     ap.add_argument("--samples", type=int, default=1797, help="digits samples (default: all 1797)")
-    ap.add_argument("--timesteps", "-T", type=int, default=32)
+    ap.add_argument("--timesteps", "-T", type=int, default=defaults.TIMESTEPS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--targets", nargs="+", default=["numpy", "cython", "cpp_standalone"],
                     help="brian2 code-generation targets to time")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import neurosim
+from neurosim import defaults
 from neurosim.hardware import compare, load_profiles
 from neurosim.reporting.units import format_si
 
@@ -33,7 +34,8 @@ def ratio(i) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="training run folder with dense.pt and sparse.pt")
-    ap.add_argument("--timesteps", type=int, default=32, help="timesteps of the rate-coded networks (default: 32)")
+    ap.add_argument("--timesteps", type=int, default=defaults.TIMESTEPS,
+                    help="timesteps of the rate-coded networks (default: %(default)s)")
     ap.add_argument("--batch-size", type=int, default=64, help="GPU/CPU batch of the throughput mode (default: 64)")
     ap.add_argument("--json", default=None, help="also write the estimates (JSON list) here (default: none)")
     ap.add_argument("--summary", default=None,
