@@ -52,8 +52,9 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
 
     Parameters
     ----------
-    config : TrainConfig or dict, optional
-        :class:`neurosim.training.loop.TrainConfig` (or its fields as a dict); defaults when None.
+    config : TrainConfig, dict or path, optional
+        :class:`neurosim.training.config.TrainConfig`, its fields as a dict, or a run's
+        ``config.toml``; the defaults when None.
     out : path, optional
         Write checkpoints, ``metrics.json`` and plots there (``neurosim train --out``).
     progress : bool
@@ -74,7 +75,9 @@ def train(config: Any = None, *, out: str | Path | None = None, progress: bool =
     if config is None:
         config = TrainConfig()
     elif isinstance(config, dict):
-        config = TrainConfig(**config)
+        config, overrides = TrainConfig(), {**config, **overrides}
+    elif isinstance(config, (str, Path)):
+        config = load_config(config)
     if overrides:
         known = {f.name for f in fields(TrainConfig)}
         unknown = sorted(set(overrides) - known)
