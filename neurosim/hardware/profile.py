@@ -359,6 +359,8 @@ def load_profile(name_or_path: str | Path | Profile) -> Profile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ProfileError(f"{path}: not valid TOML (arrays or tables nested too deeply)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{path}: cannot read profile ({exc})") from None
     return parse_profile(data, str(path))
@@ -479,8 +481,8 @@ def _parse_figure(raw: Any, spec: FigureSpec, where: str, path: str) -> Figure:
     common = dict(key=where.split(".", 1)[1], source=source.strip(), confidence=confidence, unit=unit,
                   derivation=str(raw.get("derivation", "")).strip(), note=str(raw.get("note", "")).strip())
     if spec.type == "bool":
-        if has_range or not isinstance(raw["value"], bool):
-            raise ProfileError(f"{path}: '{where}.value' must be true or false")
+        if has_range or not isinstance(raw["value"], bool) or "distribution" in raw:
+            raise ProfileError(f"{path}: '{where}.value' must be true or false (no range, no distribution)")
         v = 1.0 if raw["value"] else 0.0
         return Figure(low=v, typical=v, high=v, is_bool=True, **common)
     if has_value:
@@ -531,6 +533,8 @@ def _unit(unit: Any, spec: FigureSpec, where: str, path: str) -> tuple[float, st
 def _number(value: Any, spec: FigureSpec, where: str, path: str, factor: float = 1.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProfileError(f"{path}: '{where}' must be a number, got {value!r}")
+    if isinstance(value, int) and abs(value) > 1e300:
+        raise ProfileError(f"{path}: '{where}' is absurdly large (an integer of {len(str(abs(value)))} digits)")
     if not math.isfinite(value):
         raise ProfileError(f"{path}: '{where}' must be finite, got {value!r}")
     if value < 0:
