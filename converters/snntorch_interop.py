@@ -70,17 +70,20 @@ def import_graph(graph):
     import snntorch as snn
     from snntorch.import_nir import import_from_nir
 
-    module = import_from_nir(copy.deepcopy(graph))  # the import edits the graph it is given
     names = chain_names(graph)
+    for name in names:  # before snnTorch's import, which asserts on some of these
+        node = graph.nodes[name]
+        if type(node).__name__ == "IF" and (np.unique(node.v_threshold).size != 1 or not np.all(node.r == 1)
+                                            or not np.all(node.v_reset == 0)):
+            raise UnsupportedNodeError(f"node {name!r} of type IF: snnTorch runs IF only with r = 1, "
+                                       "v_reset = 0 and one threshold per layer")
+    module = import_from_nir(copy.deepcopy(graph))  # the import edits the graph it is given
     layers = []
     for i, name in enumerate(names):
         node = graph.nodes[name]
         t = type(node).__name__
         if t == "IF":
             thr = np.unique(node.v_threshold)
-            if thr.size != 1 or not np.all(node.r == 1) or not np.all(node.v_reset == 0):
-                raise UnsupportedNodeError(f"node {name!r} of type IF: snnTorch runs IF only with r = 1, "
-                                           "v_reset = 0 and one threshold per layer")
             setattr(module, _attr(name), snn.Leaky(beta=1.0, threshold=float(thr[0]), reset_mechanism="zero",
                                                    init_hidden=True, reset_delay=False))
         if t in NEURON_TYPES:

@@ -184,6 +184,21 @@ def test_upstream_if_import_is_leaky_subtractive_and_returns_a_tuple():
     assert isinstance(out, tuple)  # (spk, mem): a node after it would receive a tuple
 
 
+@pytest.mark.parametrize("change, value", [("r", np.array([1.0, 2.0])), ("v_threshold", np.array([1.0, 0.5])),
+                                           ("v_reset", np.array([0.0, 0.1]))])
+def test_if_repair_refuses_what_snntorch_cannot_run(change, value):
+    """The repaired IF is snnTorch's Leaky(beta=1): r = 1, v_reset = 0, one threshold per layer."""
+    from neurosim.errors import UnsupportedNodeError
+
+    params = {"r": np.ones(2), "v_threshold": np.ones(2), "v_reset": np.zeros(2), change: value}
+    g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])),
+                            "fc": nir.Affine(weight=np.eye(2, dtype=np.float32), bias=np.zeros(2, dtype=np.float32)),
+                            "if": nir.IF(**params), "output": nir.Output(output_type=np.array([2]))},
+                     edges=[("input", "fc"), ("fc", "if"), ("if", "output")])
+    with pytest.raises(UnsupportedNodeError, match="node 'if' of type IF: snnTorch runs IF only with r = 1"):
+        S.import_graph(g)
+
+
 def test_upstream_export_problems(tmp_path):
     def seq(beta, thr):
         return torch.nn.Sequential(torch.nn.Linear(3, 2), snn.Leaky(beta=beta, threshold=thr, init_hidden=True))
