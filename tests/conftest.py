@@ -62,21 +62,22 @@ def pytest_configure(config):
 
 
 def capabilities(name: str) -> frozenset[str]:
-    """The capabilities backend ``name`` declares (none for a backend not listed here)."""
-    return CAPABILITIES.get(name, frozenset())
+    """The capabilities backend ``name`` declares; a registered backend missing here fails its tests."""
+    if name not in CAPABILITIES:
+        pytest.fail(f"backend {name!r} is registered in neurosim.backends.BACKENDS but declares no "
+                    "capabilities: add it to CAPABILITIES in tests/conftest.py", pytrace=False)
+    return CAPABILITIES[name]
 
 
 def usable_backend(name: str, request) -> str:
     """``name`` if its package is installed and it has every capability the test is marked with."""
-    try:
-        module = importlib.import_module(BACKENDS[name])
-    except ImportError as exc:
-        pytest.skip(f"backend {name!r} cannot be imported: {exc}")
+    module = importlib.import_module(BACKENDS[name])  # imports its simulator lazily: an error here is a bug
     problem = module.available()
     if problem:
         pytest.skip(f"backend {name!r} is not installed: {problem}")
+    declared = capabilities(name)
     missing = sorted(m.name for m in request.node.iter_markers() if m.name in CAPABILITY_HELP
-                     and m.name not in capabilities(name))
+                     and m.name not in declared)
     if missing:
         pytest.skip(f"backend {name!r} does not declare {', '.join(missing)}")
     return name
