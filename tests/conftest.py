@@ -3,14 +3,15 @@
 Backends
 --------
 ``backend`` runs a test once per backend registered in :data:`neurosim.backends.BACKENDS`;
-``other_backend`` once per backend except the reference engine (for agreement checks against it).
-A backend whose package is not installed is skipped with its install hint as the reason.
+``other_backend`` once per backend except the reference engine (for agreement checks against it);
+``require_backend("lava")`` inside a test of one backend's own options. A backend whose package
+is not installed is skipped with its install hint as the reason.
 
 What a backend can do is data, :data:`CAPABILITIES`. A test that needs a capability carries the
 marker of that name (``@pytest.mark.graded_spikes``); the fixtures skip it on backends that do not
 declare it, and ``pytest -m graded_spikes`` selects exactly those tests. Each non-reference backend
 also carries a marker of its own name (``-m "not lava"`` leaves lava out). A new backend is
-registered here with its capabilities, in one line.
+registered here with its capabilities, in one line; until it is, its tests fail and say so.
 
 MNIST
 -----
