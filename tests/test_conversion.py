@@ -142,7 +142,8 @@ def test_percentile_100_on_the_calibration_data_never_saturates(ckpt_dir, x_test
     assert hidden[0].max() == pytest.approx(1.0)  # the largest activation is exactly one threshold
     rec = simulate(net, x_test, 64)
     rates = rec.layers[1].spike_counts / rec.layers[1].window
-    assert rates.max() <= 1.0
+    top = np.unravel_index(np.argmax(hidden[0]), hidden[0].shape)
+    assert rates[top] >= 1.0 - 2.0 / rec.layers[1].window  # activation 1 = one spike per step, unclipped
     # rate code of the normalised activation: |rate - h| <= ~1/T_l (rounding) plus input-rate noise
     assert np.abs(rates - hidden[0]).max() < 0.1
     assert np.corrcoef(rates.ravel(), hidden[0].ravel())[0, 1] > 0.98
