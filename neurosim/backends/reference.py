@@ -35,11 +35,12 @@ Determinism: the only randomness is the ``bernoulli`` input encoding, drawn from
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import numpy as np
 
-from neurosim.backends import BackendResult
+from neurosim.backends import BackendResult, _kernels
 from neurosim.backends import chunking
 from neurosim.backends.chunking import count_dtype
 from neurosim.errors import ValidationError
@@ -55,6 +56,13 @@ NAME = "reference"
 EVENTS_COST = 6.0
 SPARSE_OP_COST = 150.0
 SPARSE_OUTPUT_COST = 30.0
+#: compiled scatter (:mod:`neurosim.backends._kernels`): per synaptic event, and per output
+#: element it zero-fills and reads back
+SCATTER_COST = 4.0
+SCATTER_FILL_COST = 1.0
+#: received sets as packed bits: per 64-neuron word OR-ed per message
+BITS_COST = 7.0
+_NO_MARKS = np.zeros((1, 1), dtype=np.uint8)
 
 
 def available() -> str | None:
@@ -84,10 +92,11 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         Seed of the ``bernoulli`` input stream.
     progress : bool
         Show a tqdm bar over the chunks of samples (over the steps when there is one chunk).
-    sparse : {'auto', 'never', 'always', 'events'}
+    sparse : {'auto', 'never', 'always', 'events', 'scatter'}
         Product strategy for synaptic input: 'auto' picks by the cost model (and sends bright
         regular inputs as baseline + deviations); 'never' always dense BLAS; 'always' sparse
-        messages x sparse weights; 'events' sparse messages x dense weights. Same results.
+        messages x sparse weights; 'events' sparse messages x dense weights; 'scatter' the
+        compiled event scatter through sparse weights. Same spikes.
     record : sequence of int, optional
         Sample indices whose per-step spikes are returned in ``BackendResult.step_spikes``
         (layer name -> bool array (len(record), T, n_l); step ``k`` of layer ``l`` is True
@@ -104,9 +113,9 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     """
     if options:
         raise ValidationError(f"reference backend: unknown option(s) {sorted(options)}")
-    if sparse not in ("auto", "never", "always", "events"):
-        raise ValidationError(f"reference backend: sparse must be 'auto', 'never', 'always' or 'events', "
-                              f"got {sparse!r}")
+    if sparse not in ("auto", "never", "always", "events", "scatter"):
+        raise ValidationError(f"reference backend: sparse must be 'auto', 'never', 'always', 'events' or "
+                              f"'scatter', got {sparse!r}")
     x = np.asarray(inputs, dtype=np.float64)
     T = int(timesteps)
     for layer in network.layers[:-1]:
@@ -116,11 +125,12 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     plan = chunking.plan(network, x.shape[0], T, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb,
                          record=record, threads=threads, bytes_per_neuron=BYTES_PER_NEURON)
     stream = chunking.input_stream(network, x, T, seed, len(plan.bounds), bernoulli_bits)
+    synapses = [_Synapses(layer, sparse) for layer in network.layers[1:]]  # built once, shared by the chunks
 
     def one(bounds: tuple[int, int]) -> BackendResult:
         start, stop = bounds
         raster = None if stream is None else stream.chunk(start, stop)
-        return _run_chunk(network, x[start:stop], T, seed, sparse, plan.local_record(start, stop), raster,
+        return _run_chunk(network, x[start:stop], T, seed, synapses, plan.local_record(start, stop), raster,
                           progress and len(plan.bounds) == 1)
 
     result = chunking.run_chunks(one, plan, network, T, progress=progress, desc="reference")
@@ -132,14 +142,14 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
 BYTES_PER_NEURON = 96
 
 
-def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, sparse: str,
+def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synapses: list["_Synapses"],
                record: np.ndarray | None, raster: np.ndarray | None, progress: bool) -> BackendResult:
     """One chunk of samples, all at once (``raster``: pre-drawn bernoulli input spikes)."""
     n_samples = x.shape[0]
     layers = network.layers
     L = len(layers)
     source = _InputLayer(layers[0], x, seed, raster)
-    stages = [_build(layer, n_samples, sparse, network.dt_s) for layer in layers[1:]]
+    stages = [_build(layer, n_samples, syn, network.dt_s) for layer, syn in zip(layers[1:], synapses)]
     counts = [np.zeros((n_samples, layer.size), dtype=count_dtype(T)) for layer in layers]
     active = [0] * L
     step_spikes = None if record is None else {
@@ -278,11 +288,14 @@ class _Received:
     """
 
     def __init__(self, n_samples: int, n_out: int, rows: np.ndarray | None, bits: np.ndarray | None,
-                 has_input: np.ndarray | None, matrix: np.ndarray | None = None):
+                 has_input: np.ndarray | None, matrix: np.ndarray | None = None, known_count: int | None = None):
         self.n_samples, self.n_out, self.rows, self.bits, self.has_input = n_samples, n_out, rows, bits, has_input
         self.matrix = matrix
+        self.known_count = known_count  # count of ``matrix`` when the kernel that filled it counted
 
     def count(self) -> int:
+        if self.known_count is not None:
+            return self.known_count
         if self.matrix is not None:
             return int(np.count_nonzero(self.matrix))
         if self.bits is None:
@@ -293,7 +306,12 @@ class _Received:
         """Pairs that received a message or emitted one (``emitted``: bool (N, n_out))."""
         if self.matrix is not None:
             return int(np.count_nonzero(self.matrix | emitted))
-        s, j = np.nonzero(emitted)
+        return self.count_or_at(*np.nonzero(emitted))
+
+    def count_or_at(self, s: np.ndarray, j: np.ndarray) -> int:
+        """Pairs that received a message or emitted one (the emitters as sample/neuron indices)."""
+        if self.matrix is not None:
+            return self.count() + int(np.count_nonzero(~self.matrix[s, j]))
         if self.bits is None:
             reached = self.has_input[j] & np.isin(s, self.rows, assume_unique=False)
         else:
@@ -326,9 +344,19 @@ class _Synapses:
         self.mask_t32 = np.ascontiguousarray(mask.T, dtype=np.float32)
         self.mode = mode
         self._csr = None
+        # W^T as CSR (n_in rows): the synapses of each presynaptic neuron, for the compiled kernels
+        self.kernel = _kernels.AVAILABLE and mode in ("auto", "scatter")
+        if self.kernel:
+            from scipy import sparse
+
+            csr_t = sparse.csr_matrix(self.wt)
+            csr_t.sort_indices()
+            self.t_indptr = csr_t.indptr.astype(np.int64)
+            self.t_indices = csr_t.indices.astype(np.int64)
+            self.t_data = csr_t.data.astype(np.float64)
         self._base: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
         self._const: tuple[_Message, np.ndarray | None, _Received] | None = None
-        self.stats = {"dense": 0, "events": 0, "sparse": 0, "baseline": 0, "skipped": 0, "reused": 0}
+        self.stats = {"dense": 0, "events": 0, "sparse": 0, "baseline": 0, "scatter": 0, "skipped": 0, "reused": 0}
 
     def receive(self, msg: _Message | None, want_current: bool = True
                 ) -> tuple[np.ndarray | None, _Received | None]:
@@ -342,7 +370,9 @@ class _Synapses:
         if msg.constant and self._const is not None and self._const[0] is msg:
             self.stats["reused"] += 1
             return self._const[1], self._const[2]
-        if msg.baseline is not None and self.mode in ("auto", "events"):
+        if self.kernel and (self.mode == "scatter" or self._scatter_is_cheaper(msg, want_current)):
+            cur, rec = self._receive_scatter(msg, want_current)
+        elif msg.baseline is not None and self.mode in ("auto", "events"):
             cur, rec = self._receive_deviation(msg, want_current)
         else:
             rec = self._received(msg)
@@ -350,6 +380,64 @@ class _Synapses:
         if msg.constant:
             self._const = (msg, cur, rec)
         return cur, rec
+
+    def fresh(self) -> "_Synapses":
+        """A view of the same weights with its own per-chunk state (cached products, counters)."""
+        other = copy.copy(self)
+        other._base, other._const = None, None
+        other.stats = {k: 0 for k in self.stats}
+        return other
+
+    def _scatter_is_cheaper(self, msg: _Message, want_current: bool) -> bool:
+        """The cost model: compiled scatter over synaptic events vs the numpy strategies."""
+        events = msg.flat if msg.flat is not None else None
+        n_syn = float(self.fan_out[events % self.n_in].sum()) if events is not None else \
+            float(msg.nnz) * float(self.fan_out[msg.cols].mean())
+        marks = 0.0 if self.full else 1.0
+        scatter = SCATTER_COST * n_syn * ((1.0 if want_current else 0.0) + marks) \
+            + SCATTER_FILL_COST * len(msg.rows) * self.n_out * ((1.0 if want_current else 0.0) + 0.25 * marks)
+        if msg.baseline is not None and self.mode == "auto":
+            numpy_work = EVENTS_COST * msg.dev_flat.size * self.n_out * (1.0 + marks) if want_current else \
+                msg.dev_flat.size * self.n_out * marks
+        else:
+            received = 0.0 if self.full else BITS_COST * msg.nnz * ((self.n_out + 63) // 64)
+            current = min(len(msg.rows) * len(msg.cols) * self.n_out, EVENTS_COST * msg.nnz * self.n_out) \
+                if want_current else 0.0
+            numpy_work = current + received
+        return scatter < numpy_work
+
+    def _receive_scatter(self, msg: _Message, want_current: bool) -> tuple[np.ndarray | None, _Received]:
+        """``W m`` and the received pairs by the compiled kernels (work ~ synaptic events)."""
+        n_samples = msg.shape[0]
+        self.stats["scatter"] += 1
+        if msg.flat is not None:
+            flat, values = msg.flat, np.ones(msg.flat.size)
+        else:
+            flat = np.flatnonzero(msg.nonzero)
+            values = msg.values.ravel()[flat]
+        ptr, idx, val = _kernels.event_lists(flat, values, n_samples, self.n_in)
+        reached = _NO_MARKS if self.full else np.zeros((n_samples, self.n_out), dtype=np.uint8)
+        cur = None
+        if want_current:
+            cur = np.zeros((n_samples, self.n_out))
+            n_new = _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, cur, reached,
+                                     not self.full)
+        elif not self.full:
+            n_new = _kernels.reach(ptr, idx, self.t_indptr, self.t_indices, reached)
+        if self.full:
+            return cur, _Received(n_samples, self.n_out, msg.rows, None, self.has_input)
+        return cur, _Received(n_samples, self.n_out, None, None, None, matrix=reached.view(bool), known_count=n_new)
+
+    def product(self, values: np.ndarray) -> np.ndarray:
+        """``values @ W^T`` for a dense (N, n_in) array, by the scatter kernel when that is less work."""
+        rows, cols = np.nonzero(values)
+        if self.kernel and SCATTER_COST * float(self.fan_out[cols].sum()) < values.shape[0] * self.n_in * self.n_out:
+            flat = np.flatnonzero(values)
+            ptr, idx, val = _kernels.event_lists(flat, values.ravel()[flat], values.shape[0], self.n_in)
+            out = np.zeros((values.shape[0], self.n_out))
+            _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, out, _NO_MARKS, False)
+            return out
+        return values @ self.wt
 
     def _receive_deviation(self, msg: _Message, want_current: bool) -> tuple[np.ndarray | None, _Received]:
         """``W m = W c + W (m - c)`` with ``W c`` computed once; received from spike counts alike."""
@@ -512,7 +600,8 @@ class _Stage:
 
     def __init__(self, layer: Layer, n_samples: int, mode: str, dt_s: float):
         self.layer = layer
-        self.syn = _Synapses(layer, mode)
+        # mode: a strategy name, or synapses built once per run and shared by its chunks
+        self.syn = mode.fresh() if isinstance(mode, _Synapses) else _Synapses(layer, mode)
         self.bias = layer.connection.bias[None, :]
         self.shape = (n_samples, layer.size)
         self.dt_s = dt_s
@@ -563,10 +652,30 @@ class _Threshold(_Stage):
 
 
 class _IF(_Threshold):
+    def __init__(self, layer, n_samples, mode, dt_s):
+        super().__init__(layer, n_samples, mode, dt_s)
+        self.fused = self.syn.kernel
+        if self.fused:
+            self.flat_buf = np.empty(self.shape[0] * self.shape[1], dtype=np.int64)
+            # writable contiguous float64 copies: one compiled signature for every layer
+            self.bias_1d = np.array(np.broadcast_to(self.bias[0], (self.shape[1],)), dtype=np.float64)
+            self.v_th_1d = np.array(np.broadcast_to(self.v_th[0], (self.shape[1],)), dtype=np.float64)
+            self.v_reset_1d = np.array(np.broadcast_to(self.v_reset[0], (self.shape[1],)), dtype=np.float64)
+
     def step(self, msg):
-        cur, rec = self.current(msg)
-        self.v += cur
-        return self.fire(rec)
+        if not self.fused:
+            cur, rec = self.current(msg)
+            self.v += cur
+            return self.fire(rec)
+        cur, rec = self.syn.receive(msg)
+        n_spikes = _kernels.if_update(self.v, self.v if cur is None else cur, cur is not None, self.bias_1d,
+                                      self.v_th_1d, self.v_reset_1d, self.subtract, self.flat_buf)
+        flat = self.flat_buf[:n_spikes].copy()
+        s, j = np.divmod(flat, self.shape[1])
+        n_active = n_spikes if rec is None else rec.count_or_at(s, j)
+        if not n_spikes:
+            return None, n_active
+        return _Message(None, shape=self.shape, flat=flat), n_active
 
 
 class _LIF(_Threshold):
@@ -661,12 +770,15 @@ class _Readout(_Stage):
         # linear in its input: accumulate the messages, multiply by W once in decode()
         if self.msg_sum is None:
             self.msg_sum = np.zeros(msg.shape)
-        self.msg_sum += msg.values
+        if msg.flat is not None:  # binary spikes: += 1 where spiked, as adding the 0/1 values
+            self.msg_sum.ravel()[msg.flat] += 1.0
+        else:
+            self.msg_sum += msg.values
         return None, self.syn.received_count(msg)
 
     def decode(self, window: int) -> np.ndarray:
         """``activation(scale * acc / T_l)`` ('mean') or ``activation(scale * (sigma + b))`` ('sum')."""
-        sigma = np.zeros(self.shape) if self.msg_sum is None else self.msg_sum @ self.syn.wt
+        sigma = np.zeros(self.shape) if self.msg_sum is None else self.syn.product(self.msg_sum)
         if self.layer.options.get("decode", "mean") == "sum":
             value = self.scale * (sigma + self.bias)
         else:

@@ -1,0 +1,125 @@
+"""Compiled inner loops of the reference engine (numba), with the arithmetic of the numpy code.
+
+Each kernel works on one chunk of samples and releases the GIL, so chunks run on every core
+(:mod:`neurosim.backends.chunking`). Each does exactly the floating-point operations of the
+numpy code it replaces, in the same order, so results do not depend on whether numba is
+installed (:data:`AVAILABLE`).
+
+* :func:`scatter` -- synaptic input from events through sparse weights:
+  ``out[s, j] += m[s, i] * W[j, i]`` for every message ``(s, i)`` in increasing ``i`` and
+  every synapse of ``i`` in increasing ``j`` (the order of scipy's CSR-times-dense product),
+  and, when asked, marks ``(s, j)`` as *received*. Work ~ synaptic events, not
+  ``n_in x n_out``.
+* :func:`reach` -- only the received marks and their number.
+* :func:`if_update` -- integrate-and-fire: ``v += I + b``, spike if ``v > v_th``, reset and
+  the flat indices of the spikes, in one pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import numba
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - numba is a dependency; the numpy paths remain
+    numba = None
+    AVAILABLE = False
+
+
+def _jit(fn):
+    if not AVAILABLE:
+        return fn
+    return numba.njit(nogil=True, cache=True, fastmath=False)(fn)
+
+
+@_jit
+def scatter(ev_ptr, ev_idx, ev_val, indptr, indices, data, out, reached, mark):  # pragma: no cover - compiled
+    """``out[s, indices[p]] += ev_val[e] * data[p]`` over events ``e`` of sample ``s``; see module doc.
+
+    ``mark``: also set ``reached[s, j] = 1`` and return how many pairs became reached.
+    """
+    n_new = 0
+    for s in range(ev_ptr.shape[0] - 1):
+        for e in range(ev_ptr[s], ev_ptr[s + 1]):
+            i = ev_idx[e]
+            value = ev_val[e]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                out[s, j] += value * data[p]
+                if mark and reached[s, j] == 0:
+                    reached[s, j] = 1
+                    n_new += 1
+    return n_new
+
+
+@_jit
+def reach(ev_ptr, ev_idx, indptr, indices, reached):  # pragma: no cover - compiled
+    """Set ``reached[s, j] = 1`` for every synapse ``i -> j`` of an event ``(s, i)``; count new marks."""
+    n_new = 0
+    for s in range(ev_ptr.shape[0] - 1):
+        for e in range(ev_ptr[s], ev_ptr[s + 1]):
+            i = ev_idx[e]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if reached[s, j] == 0:
+                    reached[s, j] = 1
+                    n_new += 1
+    return n_new
+
+
+@_jit
+def if_update(v, cur, has_cur, bias, v_th, v_reset, subtract, flat_out):  # pragma: no cover - compiled
+    """One integrate-and-fire step of a chunk, in place; returns the number of spikes.
+
+    ``v[s, j] += cur[s, j] + bias[j]`` (``+= bias[j]`` without input); a spike when
+    ``v > v_th[j]``, then ``v -= v_th[j]`` (subtract) or ``v = v_reset[j]``; the flat index
+    ``s * n + j`` of each spike is appended to ``flat_out`` (sorted).
+    """
+    n_spikes = 0
+    n_samples, n = v.shape
+    for s in range(n_samples):
+        for j in range(n):
+            if has_cur:
+                x = v[s, j] + (cur[s, j] + bias[j])
+            else:
+                x = v[s, j] + bias[j]
+            if x > v_th[j]:
+                if subtract:
+                    x = x - v_th[j]
+                else:
+                    x = v_reset[j]
+                flat_out[n_spikes] = s * n + j
+                n_spikes += 1
+            v[s, j] = x
+    return n_spikes
+
+
+def warm_up() -> float:
+    """Load (or compile) every kernel for the argument types the engine passes; seconds taken.
+
+    A process pays this once, at its first simulation (about 1-2 s with numba's on-disk cache,
+    several seconds when it compiles); benchmarks call it first to time the simulation alone.
+    """
+    import time
+
+    start = time.perf_counter()
+    if AVAILABLE:
+        idx = np.zeros(2, dtype=np.int64)
+        ptr = np.zeros(2, dtype=np.int64)
+        vals = np.zeros(2)
+        out = np.zeros((1, 2))
+        marks = np.zeros((1, 2), dtype=np.uint8)
+        scatter(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx, vals, out, marks, True)
+        reach(ptr, idx, np.zeros(3, dtype=np.int64), idx, marks)
+        for subtract in (True, False):
+            if_update(out, out, True, vals, vals, vals, subtract, idx)
+    return time.perf_counter() - start
+
+
+def event_lists(flat: np.ndarray, values: np.ndarray, n_samples: int, n_in: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ev_ptr, ev_idx, ev_val)``: the sorted flat message indices as per-sample event lists."""
+    rows, cols = np.divmod(flat, n_in)
+    ptr = np.searchsorted(rows, np.arange(n_samples + 1)).astype(np.int64)
+    return ptr, cols.astype(np.int64), np.ascontiguousarray(values, dtype=np.float64)
