@@ -172,18 +172,18 @@ class FullModel(SNNTorchModel):
         self.add_activation_module(SigmaDelta)
 
 
-def input_messages(network, x: np.ndarray) -> np.ndarray:
-    """The input layer's messages per step, (N, T, d): what both simulators receive."""
+def input_messages(network, x: np.ndarray, steps: int = T) -> np.ndarray:
+    """The input layer's messages per step, (N, steps, d): what both simulators receive."""
     inp = network.layers[0]
     encoding = inp.options["encoding"]
     if encoding == "regular":
-        steps = regular_spike_trains(x, inp.params["gain"], T, v_init=float(np.unique(inp.params["v_init"])[0]))
+        out = regular_spike_trains(x, inp.params["gain"], steps, v_init=float(np.unique(inp.params["v_init"])[0]))
     else:
         assert encoding == "graded"
         step = inp.options["payload_step"]
-        steps = np.zeros((T, *x.shape))
-        steps[0] = np.round(inp.params["gain"] * x / step) * step
-    return np.ascontiguousarray(np.moveaxis(steps, 0, 1))
+        out = np.zeros((steps, *x.shape))
+        out[0] = np.round(inp.params["gain"] * x / step) * step
+    return np.ascontiguousarray(np.moveaxis(out, 0, 1))
 
 
 def neurobench(model, messages: np.ndarray, batch_size: int = 16) -> dict:
