@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurosim.errors import ValidationError
+from neurosim.fileio import json_default
 from neurosim.reporting.palette import MODEL_COLORS as COLORS  # one palette for every figure
 from neurosim.training.metrics import firing_frequency, unit_order
 
@@ -113,7 +114,7 @@ class LiveView:
                         self._send(200, "text/html; charset=utf-8", PAGE.encode("utf-8"))
                     elif path == "/state.json":
                         view._watched = True
-                        self._send(200, "application/json", json.dumps(view.state_summary()).encode("utf-8"))
+                        self._send(200, "application/json", json.dumps(view.state_summary(), default=json_default).encode("utf-8"))
                     elif path == "/curves.png":
                         self._send(200, "image/png", view.image("curves"))
                     elif path == "/activity.png":
