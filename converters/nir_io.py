@@ -298,6 +298,8 @@ def _check_tree(root, path: Path) -> None:
             if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
                 raise NetworkFileError(f"{path}: dataset {where!r} has dtype {dtype}; expected real numbers "
                                        "(bool, integers, floats) or strings")
+            if n and not obj.id.get_storage_size():
+                raise NetworkFileError(f"{path}: dataset {where!r} declares shape {obj.shape} but stores no data")
             if not limits.inflation_ok(n * dtype.itemsize, obj.id.get_storage_size()):
                 raise NetworkFileError(f"{path}: dataset {where!r} declares {n * dtype.itemsize:,} bytes from "
                                        f"{obj.id.get_storage_size():,} stored (NEUROSIM_MAX_INFLATION)")

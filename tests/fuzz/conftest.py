@@ -25,7 +25,11 @@ def pytest_collection_modifyitems(config, items):
 def pytest_terminal_summary(terminalreporter):
     if not STATS:
         return
+    import resource
+
     terminalreporter.section("fuzz figures")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    terminalreporter.write_line(f"peak resident memory of the test process: {peak:.0f} MiB")
     for loader, s in sorted(STATS.items()):
         terminalreporter.write_line(f"{loader}: {int(s['inputs'])} bad inputs refused, largest memory growth "
                                     f"{s['max_rss_growth_bytes'] / 2**20:.1f} MiB")
