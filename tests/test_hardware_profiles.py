@@ -286,3 +286,21 @@ def test_report_savings_pair_dense_with_sparse_per_draw(tmp_path):
     lone = json.loads(format_report([estimate(small, "loihi2", draws=300), estimate(sparse, "loihi2", draws=300)],
                                     "json"))
     assert "savings_vs_dense" not in lone[1]
+
+
+def test_report_tables_show_both_modes_dynamic_static_and_savings():
+    from neurosim.reporting.energy_report import attach_savings
+    from neurosim.reporting.readings import hardware_readings
+    from neurosim.reporting.tables import hardware_rows, hardware_table
+
+    typed = [estimate(tiny_record(model=m), "spinnaker2", draws=300) for m in ("dense", "sparse")]
+    attach_savings(typed)
+    rows = hardware_rows([e.to_dict() for e in typed])
+    head, body = hardware_table(rows)
+    assert {"dynamic energy", "static energy", "inferences / s"} <= set(head)
+    assert [r[2] for r in body] == ["latency", "throughput", "latency", "throughput"]
+    assert body[0][-1] == "–"                                          # the saving sits on the sparse rows
+    assert re.fullmatch(r"[\d.]+x( \[[\d.]+ – [\d.]+\])?", body[2][-1]), body[2][-1]
+    reading = hardware_readings(rows)[0]
+    assert reading["profile"] == "spinnaker2" and "One inference alone" in reading["reading"]
+    assert set(reading["savings"]) == {"latency", "throughput"}
