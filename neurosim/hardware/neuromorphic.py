@@ -126,7 +126,10 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) ->
         busy = (layer.synops_in * g("time_per_synop_s") + layer.spikes_out * g("time_per_spike_s")) \
             / (layer.timesteps * c) + (layer.n_out / c) * g("time_per_neuron_update_s")
         t_core = np.maximum(t_core, busy)
-    step = np.maximum(t_core + g("sync_time_per_step_s"), step_floor(workload, profile))
+    # a step never takes less than one synaptic operation's time (a silent network on a profile
+    # without sync or update times would otherwise take no time at all)
+    step = np.maximum(np.maximum(t_core + g("sync_time_per_step_s"), step_floor(workload, profile)),
+                      g("time_per_synop_s"))
     latency = T * step
     updates = sum(l.updates for l in workload.layers)
     active = sum(min(l.active_updates, l.updates) for l in workload.layers)
