@@ -26,7 +26,7 @@ table { border-collapse: collapse; margin: 10px 0 6px; font-size: 13.5px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: right; white-space: nowrap; }
 th { background: #f6f8fa; font-weight: 600; }
 td:first-child, th:first-child { text-align: left; }
-td.wrap { text-align: left; white-space: normal; }
+td.wrap, th.wrap { text-align: left; white-space: normal; }
 .tablewrap { overflow-x: auto; }
 figure { margin: 18px 0 26px; }
 figure img { max-width: 100%%; height: auto; border: 1px solid var(--line); border-radius: 4px; display:block; }
@@ -76,7 +76,7 @@ def render_html(doc: ReportDocument) -> str:
     if doc.headline:
         parts.append("<h3 id='headline'>Headline numbers (held-out test digits)</h3>" + table_html(doc.headline))
     parts.append("<h3 id='stages'>Pipeline stages</h3><div class='tablewrap'><table><thead><tr><th>stage</th>"
-                 "<th>status</th><th>time</th><th>note</th></tr></thead><tbody>")
+                 "<th>status</th><th>time</th><th class='wrap'>note</th></tr></thead><tbody>")
     for s in doc.stages:
         parts.append(f"<tr><td>{e(s.name)}</td><td><span class='stage {e(s.status)}'>{e(s.status)}</span></td>"
                      f"<td>{s.seconds:.1f} s</td><td class='wrap'>{e(s.note)}</td></tr>")
