@@ -387,7 +387,8 @@ def energy_latency(entries: list[dict[str, Any]]) -> ReportFigure:
     axes[2].set_title("latency (dot: median, line: 10–90 %)", fontsize=8.5)
     axes[3].set_title("synaptic ops (SNN) or MACs (ANN)", fontsize=8.5)
     axes[4].set_title("energy saved by sparsity, per draw", fontsize=8.5)
-    axes[4].legend(fontsize=7, loc="lower right")
+    if axes[4].get_legend_handles_labels()[0]:
+        axes[4].legend(fontsize=7, loc="lower right")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2 * len(models))
     title = "Energy and latency per inference on each hardware target (log scales)"
     _title(fig, title)
