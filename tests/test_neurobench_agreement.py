@@ -201,12 +201,17 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="module", params=["rate", "graded"])
-def case(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A pruned and gated digits autoencoder (64 -> 48 -> 64) with calibration on digits."""
     from networks import make_checkpoint
 
-    ckpt = make_checkpoint(tmp_path_factory.mktemp("nb") / "sparse.pt", "sparse", hidden=48, seed=3)
-    network, _ = convert_file(ckpt, request.param)
+    return make_checkpoint(tmp_path_factory.mktemp("nb") / "sparse.pt", "sparse", hidden=48, seed=3)
+
+
+@pytest.fixture(scope="module", params=["rate", "graded"])
+def case(request, checkpoint):
+    network, _ = convert_file(checkpoint, request.param)
     x = load_dataset("digits", "test").x[:N].astype(np.float64)
     record = simulate(network, x, T, record=list(range(N)))
     return network, x, record
@@ -347,3 +352,47 @@ def test_report_json_carries_the_neurobench_metrics(case, tmp_path, capsys):
     ops = expected["SynapticOperations"]
     assert ops["Effective_ACs"] + ops["Effective_MACs"] == pytest.approx(entries[0]["synaptic_ops_per_inference"],
                                                                          rel=1e-12)
+
+
+def test_graded_network_against_the_ann(checkpoint):
+    """NeuroBench on the ANN itself (``TorchModel``): the graded network's MACs differ by the units it rounds away.
+
+    Graded coding sends each active unit's value once; a value below half a payload step rounds
+    to no message (and the input's quantisation may, rarely, wake a unit the ANN leaves silent).
+    So ANN MACs - SNN MACs = sum of the fan-outs of (sample, unit) pairs active in the ANN only,
+    minus those active in the spiking network only, per inference. Connection sparsity is the
+    same network's; the ANN's ``Dense`` is one pass, the spiking network's one per enabled step.
+    """
+    from neurobench.models import TorchModel
+
+    from neurosim.checkpoint import load_checkpoint
+
+    sd = load_checkpoint(checkpoint)["state_dict"]
+    w1, w2 = sd["encoder.weight"].double(), sd["decoder.weight"].double()
+    enc = torch.nn.Linear(64, 48, dtype=torch.float64)
+    enc.weight.data, enc.bias.data = w1, (sd["encoder.bias"] - sd["gate.threshold"]).double()
+    dec = torch.nn.Linear(48, 64, dtype=torch.float64)
+    dec.weight.data, dec.bias.data = w2, sd["decoder.bias"].double()
+    ann = torch.nn.Sequential(enc, torch.nn.ReLU(), dec, torch.nn.Sigmoid())
+    x = load_dataset("digits", "test").x[:N].astype(np.float64)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(x), torch.zeros(N)),
+                                         batch_size=16)
+    theirs = Benchmark(TorchModel(ann), loader, [], [], METRICS).run(quiet=True)
+
+    network, _ = convert_file(checkpoint, "graded")
+    record = simulate(network, x, 4)
+    ours = metrics.neurobench_metrics(record)
+    with torch.no_grad():
+        ann_active = (torch.relu(torch.as_tensor(x) @ w1.T + enc.bias) > 0).numpy()
+    snn_active = record.layers[1].spike_counts > 0
+    fan_out = network.fan_out(1)
+    assert (ann_active & ~snn_active).sum() > 0  # the rounding takes part
+    assert np.array_equal(record.layers[0].spike_counts > 0, x != 0)  # no pixel rounds away
+    expected = ((ann_active & ~snn_active) @ fan_out - (~ann_active & snn_active) @ fan_out).sum() / N
+    their_macs = theirs["SynapticOperations"]["Effective_MACs"]
+    assert their_macs - ours["SynapticOperations"]["Effective_MACs"] == pytest.approx(expected, rel=1e-12)
+    assert theirs["SynapticOperations"]["Effective_ACs"] == 0
+    assert theirs["SynapticOperations"]["Dense"] == 64 * 48 + 48 * 64
+    assert theirs["ConnectionSparsity"] == round(ours["ConnectionSparsity"], 4)
+    # NeuroBench's ANN activations: the ReLU (active units) and the Sigmoid, never exactly 0
+    assert theirs["ActivationSparsity"] == pytest.approx(1 - (ann_active.sum() + N * 64) / (N * (48 + 64)), rel=1e-12)
