@@ -307,8 +307,7 @@ CASES: tuple[Case, ...] = (
          "390-256-256-29 spiking network, 10 timesteps per inference (nengo-loihi keyword-spotting example), "
          "0.1 spikes per neuron per step (rates are not published), one inference alone",
          "per-event energies: Davies et al. 2018 Table 2 and SANA-FE (Boyle et al. 2025); management-core power: "
-         "Frady et al. 2020; nothing from Blouw et al. except the low bound of the static power, which the dynamic "
-         "comparison does not use",
+         "Frady et al. 2020; static power an estimate; nothing from Blouw et al.",
          expected="miss",
          reason="the measured run is host-I/O bound (3.4 ms per inference, about 340 us per timestep; the paper "
                 "names x86 management work on every timestep) while the model runs the chip unthrottled (about "
