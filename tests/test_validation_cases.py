@@ -64,3 +64,13 @@ def test_acceptance_thresholds_are_the_projects_targets():
     section = targets["energy_validation"]
     assert section["case_ratio"]["max"] == MAX_RATIO and section["case_interval_width"]["max"] == MAX_WIDTH
     assert section["independent_cases"]["min"] <= len([c for c in CASES if c.independent])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.independent], ids=[c.key for c in CASES if c.independent])
+def test_no_figure_of_the_checked_profile_cites_the_measured_paper(case):
+    from neurosim.hardware import load_profile
+
+    prof = case.profile() if callable(case.profile) else load_profile(case.profile)
+    token = "303-315" if case.source.startswith("'") else case.source.split(" ")[0].strip(",")
+    cited = [f.key for f in prof.figures.values() if token in f.source or token in f.derivation]
+    assert not cited, f"{case.key}: figures {cited} cite {token}"
