@@ -1,6 +1,7 @@
 """Hooks and fixtures of the fuzz suite: full runs only under ``-m slow``, figures at the end."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,22 @@ def pytest_terminal_summary(terminalreporter):
     for loader, s in sorted(STATS.items()):
         terminalreporter.write_line(f"{loader}: {int(s['inputs'])} bad inputs refused, largest memory growth "
                                     f"{s['max_rss_growth_bytes'] / 2**20:.1f} MiB")
+    out = os.environ.get("NEUROSIM_FUZZ_FIGURES")
+    if out:  # a JSON file of the figures, for experiments/targets.py (section input_validation)
+        from neurosim.fileio import write_json
+
+        loaders = {k: v for k, v in STATS.items() if not k.startswith("CLI ")}
+        cli = {k[4:]: v for k, v in STATS.items() if k.startswith("CLI ")}
+        write_json({"failed_tests": len(terminalreporter.stats.get("failed", [])),
+                    "peak_rss_mib": peak,
+                    "loaders": {k: {"inputs": int(v["inputs"]), "max_rss_growth_mib": v["max_rss_growth_bytes"] / 2**20}
+                                for k, v in loaders.items()},
+                    "cli": {k: int(v["inputs"]) for k, v in cli.items()},
+                    "min_inputs_per_loader": min((int(v["inputs"]) for v in loaders.values()), default=0),
+                    "min_cli_inputs_per_loader": min((int(v["inputs"]) for v in cli.values()), default=0),
+                    "max_rss_growth_mib": max((v["max_rss_growth_bytes"] / 2**20 for v in loaders.values()),
+                                              default=0.0)}, out)
+        terminalreporter.write_line(f"figures written to {out}")
 
 
 @pytest.fixture(scope="session")
