@@ -74,6 +74,10 @@ def run(args) -> int:
     out = Path(args.out)
     if out.suffix in (".json",):
         raise ValidationError(f"{out}: the output is a NIR file (use NET.nir); NET.json is written beside it")
+    from neurosim.limits import DT_S_RANGE
+
+    if not DT_S_RANGE[0] <= args.dt <= DT_S_RANGE[1]:
+        raise ValidationError(f"--dt must be between {DT_S_RANGE[0]:g} and {DT_S_RANGE[1]:g} seconds, got {args.dt:g}")
     layers = args.layers.split(",") if args.layers else None
     result = convert(args.checkpoint, args.coding, layers=layers, output_activation=args.output_activation,
                      calibration=args.calibration, dataset=args.dataset, data_dir=args.data_dir,
