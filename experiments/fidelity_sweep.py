@@ -125,17 +125,17 @@ def summary(result: dict) -> dict:
     return out
 
 
-def check_targets(figures: dict) -> list[dict]:
+def check_targets(result: dict) -> list[dict]:
     """One row per target of :data:`TARGETS` whose figure was measured (see ``targets.check``)."""
     targets = load_section(TARGETS)
     present = {}
     for name, t in targets.items():
-        node = figures
+        node = result
         for part in t["metric"].split("."):
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
             present[name] = t
-    return check(figures, present)
+    return check(result, present)
 
 
 def markdown(result: dict, checks: list[dict], source: str) -> str:
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     result.update(run=str(run), source=source, percentile=args.percentile, payload_bits=args.payload_bits,
                   timesteps=timesteps, commit=git_commit())
     result["figures"] = summary(result)
-    checks = check_targets(result["figures"])
+    checks = check_targets(result)
     result["targets"] = checks
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
