@@ -28,6 +28,7 @@ COMMANDS = {
     "report": ("neurosim.commands.report", "energy and latency report of an activity record on hardware profiles"),
     "profiles": ("neurosim.commands.profiles", "list hardware profiles and their sources"),
     "demo": ("neurosim.commands.demo", "run the whole pipeline on the embedded digits and write a report"),
+    "sweep": ("neurosim.commands.sweep", "sweep weight sparsity x activity target on a Dask cluster"),
 }
 
 
