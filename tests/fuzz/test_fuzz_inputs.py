@@ -165,3 +165,18 @@ def test_good_inputs_still_simulate(valid_files, tmp_path):
     command(["simulate", str(valid_files["nir"]), "--inputs", str(tmp_path / "x.npy"), "-o", str(tmp_path / "a"),
              "-T", "8"])()
     assert (tmp_path / "a.json").is_file() and (tmp_path / "a.npz").is_file()
+
+
+def test_caps_follow_the_environment(valid_files, tmp_path, monkeypatch):
+    """NEUROSIM_MAX_ARRAY_ELEMENTS lowers the cap at run time; a value that is not a positive number is ignored."""
+    np.save(tmp_path / "x.npy", np.zeros((20, WIDTH)))  # 1,280 values; the network's largest array has 1,024
+    run = command(["simulate", str(valid_files["nir"]), "--inputs", str(tmp_path / "x.npy"), "-o", str(tmp_path / "a"),
+                   "-T", "4"])
+    monkeypatch.setenv("NEUROSIM_MAX_ARRAY_ELEMENTS", "1024")
+    with pytest.raises(ValidationError, match=r"x\.npy: declared shape \(20, 64\) exceeds the cap of 1,024 elements"):
+        run()
+    for ignored in ("-5", "lots", "0"):
+        monkeypatch.setenv("NEUROSIM_MAX_ARRAY_ELEMENTS", ignored)
+        run()
+        assert (tmp_path / "a.npz").is_file()
+        (tmp_path / "a.npz").unlink()
