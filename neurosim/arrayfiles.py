@@ -76,16 +76,13 @@ def _kinds(kinds: str) -> str:
 
 
 def _read_data(fp: IO[bytes], shape, fortran, dtype, n: int, origin: str, error) -> np.ndarray:
+    """Exactly ``n`` elements from ``fp`` (already checked against the caps), into one buffer."""
     want = n * dtype.itemsize
     buf = bytearray(want)
     view = memoryview(buf)
     got = 0
     while got < want:
-        chunk = fp.readinto(view[got:]) if hasattr(fp, "readinto") else None
-        if chunk is None:
-            data = fp.read(min(want - got, 1 << 24))
-            chunk = len(data)
-            view[got:got + chunk] = data
+        chunk = fp.readinto(view[got:])
         if not chunk:
             break
         got += chunk
