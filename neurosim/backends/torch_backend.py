@@ -8,8 +8,8 @@ chosen from the measured activity:
 
 * ``dense``: ``m @ W^T`` over the samples that carry a message (BLAS / cuBLAS), work
   ``C_active x n_in x n_out``;
-* ``events``: the weight rows of the ``E`` (sample, neuron) pairs that emitted, gathered and
-  added per sample (``index_add``), work ``E x n_out``.
+* ``events``: the weight rows of the ``E`` (sample, neuron) pairs that emitted, summed per
+  sample (``embedding_bag``), work ``E x n_out``.
 
 Active-update counting uses the same product on the synapse mask (``(m != 0) @ M^T > 0``:
 a neuron *received* when a presynaptic neuron joined to it by a nonzero synapse emitted),
@@ -30,6 +30,8 @@ record : sequence of int
     Samples whose per-step spikes are returned (``BackendResult.step_spikes``).
 chunk_size, memory_budget_mb : int, float
     See :mod:`neurosim.backends.chunking`.
+product : {'auto', 'dense', 'events'}
+    Synaptic product: chosen per layer and step by the work model ('auto'), or forced.
 threads : int
     Torch intra-op threads (default: every core).
 progress : bool
@@ -50,6 +52,7 @@ from neurosim.network import Layer, SpikingNetwork
 NAME = "torch"
 KINDS = ("input", "if", "lif", "cuba_lif", "li", "sigma_delta", "readout")
 DTYPES = ("float64", "float32")
+PRODUCTS = ("auto", "dense", "events")
 #: bytes of simulation state per neuron and sample of a chunk
 BYTES_PER_NEURON = 96
 #: cost of one gathered weight-row element relative to one dense multiply-add
@@ -87,13 +90,15 @@ def resolve_device(device: str | None):
 def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: int = 0, device: str = "cpu",
         dtype: str = "float64", record: Sequence[int] | None = None, chunk_size: int | None = None,
         memory_budget_mb: float | None = None, threads: int | None = None, progress: bool = False,
-        bernoulli_bits: np.ndarray | None = None, **options: Any) -> BackendResult:
+        bernoulli_bits: np.ndarray | None = None, product: str = "auto", **options: Any) -> BackendResult:
     """Simulate ``inputs`` (N, d_in) for ``timesteps`` steps; see the module docstring."""
     import torch
 
     if options:
-        raise ValidationError(f"torch backend: unknown option(s) {sorted(options)} "
-                              "(known: device, dtype, record, chunk_size, memory_budget_mb, threads, progress)")
+        raise ValidationError(f"torch backend: unknown option(s) {sorted(options)} (known: device, dtype, product, "
+                              "record, chunk_size, memory_budget_mb, threads, progress)")
+    if product not in PRODUCTS:
+        raise ValidationError(f"torch backend: product must be one of {', '.join(PRODUCTS)}, got {product!r}")
     if dtype not in DTYPES:
         raise ValidationError(f"torch backend: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     check_kinds(NAME, network, KINDS)
@@ -111,7 +116,7 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     plan = chunking.plan(network, x.shape[0], T, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb,
                          record=record, threads=1, bytes_per_neuron=BYTES_PER_NEURON)
     stream = chunking.input_stream(network, x, T, seed, len(plan.bounds), bernoulli_bits)
-    model = _Model(network, dev, tdtype)
+    model = _Model(network, dev, tdtype, product)
 
     def one(bounds: tuple[int, int]) -> BackendResult:
         start, stop = bounds
@@ -127,9 +132,10 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
 class _Synapses:
     """``W`` (n_out, n_in) on the device, with the dense and events products."""
 
-    def __init__(self, layer: Layer, dev, dtype):
+    def __init__(self, layer: Layer, dev, dtype, product: str = "auto"):
         import torch
 
+        self.product = product
         w = np.asarray(layer.connection.weight)
         self.n_out, self.n_in = w.shape
         mask = w != 0
@@ -153,19 +159,19 @@ class _Synapses:
         n_events = int(nz.sum())
         dense_work = n_rows * self.n_in * self.n_out
         events_work = EVENTS_COST * n_events * self.n_out
-        if events_work < dense_work:
+        if self.product == "events" or (self.product == "auto" and events_work < dense_work):
             self.stats["events"] += 1
+            from torch.nn.functional import embedding_bag
+
+            # events sorted by sample: one bag of weight rows per sample, summed in increasing i
             s, i = nz.nonzero(as_tuple=True)
-            cur = None
-            if want_current:
-                cur = torch.zeros((m.shape[0], self.n_out), dtype=m.dtype, device=m.device)
-                cur.index_add_(0, s, self.wt[i] * m[s, i][:, None])
+            offsets = torch.searchsorted(s, torch.arange(m.shape[0], device=m.device))
+            cur = embedding_bag(i, self.wt, offsets, mode="sum", per_sample_weights=m[s, i]) if want_current \
+                else None
             if self.full:
                 rec = rows[:, None] & self.has_input[None, :]
             else:
-                hits = torch.zeros((m.shape[0], self.n_out), dtype=m.dtype, device=m.device)
-                hits.index_add_(0, s, self.mask_t[i])
-                rec = hits > 0.5
+                rec = embedding_bag(i, self.mask_t, offsets, mode="sum") > 0.5
             return cur, rec
         self.stats["dense"] += 1
         cur = m @ self.wt if want_current else None
@@ -179,9 +185,9 @@ class _Synapses:
 class _Model:
     """The network lowered to tensors; :meth:`run` simulates one chunk."""
 
-    def __init__(self, network: SpikingNetwork, dev, dtype):
+    def __init__(self, network: SpikingNetwork, dev, dtype, product: str = "auto"):
         self.network, self.dev, self.dtype = network, dev, dtype
-        self.syn = [_Synapses(layer, dev, dtype) for layer in network.layers[1:]]
+        self.syn = [_Synapses(layer, dev, dtype, product) for layer in network.layers[1:]]
 
     def tensor(self, value) -> Any:
         import torch
