@@ -15,6 +15,7 @@ from neurosim.errors import ValidationError
 from neurosim.network import Connection, Layer, SpikingNetwork
 from neurosim.reporting import figures as F
 from neurosim.reporting import hidden_figures as H
+from neurosim.reporting import subnetwork_figures as S
 from neurosim.reporting import demo as R
 from neurosim.reporting.ann import forward, model_from_checkpoint, surviving
 from neurosim.reporting.document import SECTIONS
@@ -88,6 +89,12 @@ def _synthetic(rng=np.random.default_rng(0)):
     return h, labels, x, ann
 
 
+def _ablation():
+    from neurosim.analysis.ablation import AblationResult
+
+    return AblationResult("ANN", list(range(10)), [3] * 10, np.eye(10) + 0.1, np.full((10, 10), 0.1), np.ones(10), 60)
+
+
 def _all_figures():
     h, labels, x, ann = _synthetic()
     classes = list(range(10))
@@ -102,12 +109,15 @@ def _all_figures():
         F.training_curves({"dense": {"train_loss": [0.1, 0.05], "test_loss": [0.11, 0.06]},
                            "sparse": {"train_loss": [0.2, 0.1], "test_loss": [0.2, 0.12]}}),
         F.reconstructions(x[idx], {"dense": x[idx], "sparse": x[idx]}, (8, 8), labels[idx], {"dense": 0.01}),
-        H.activity_rasters(x[idx], labels[idx], (8, 8), spikes, {k: a[idx] for k, a in ann.items()}, orders),
-        H.class_unit_map(freqs, orders, classes),
-        H.jaccard_figure({k: jaccard_matrix([list(np.flatnonzero(f[c] > 0.5)) for c in classes])
-                          for k, f in freqs.items()}, classes),
-        H.subnetwork_gallery(w_enc, w_dec, np.zeros(64), sets, {c: ann["sparse"][labels == c].mean(0) for c in classes},
-                             {c: x[labels == c].mean(0) for c in classes}, (8, 8)),
+        S.activity_rasters(x[idx], labels[idx], (8, 8), spikes, {k: a[idx] for k, a in ann.items()}, orders),
+        S.class_unit_map(freqs, orders, classes),
+        S.overlap_figure({k: jaccard_matrix([list(np.flatnonzero(f[c] > 0.5)) for c in classes])
+                          for k, f in freqs.items()}, {k: np.eye(10) for k in freqs}, {k: [1] * 10 for k in freqs},
+                         {k: 0 for k in freqs}, classes, "a definition"),
+        S.subnetwork_gallery(sets, {c: ann["sparse"][labels == c].mean(0) for c in classes},
+                             {c: x[labels == c].mean(0) for c in classes}, w_enc, w_dec, np.zeros(64),
+                             {c: freqs["sparse"][c] for c in classes}, (8, 8)),
+        S.ablation_figure({("sparse", "ANN"): _ablation(), ("dense", "SNN"): _ablation()}, classes),
         H.weight_masks({"encoder": {"mask": w_enc.T != 0}, "decoder": {"mask": w_dec != 0}},
                        {"dense": {"encoder": 1.0, "decoder": 1.0}, "sparse": {"encoder": 0.1, "decoder": 0.1}}),
         H.activation_density(classes, {"dense ANN": np.full(10, 0.8), "sparse SNN": np.full(10, 0.1)}, 0.1),
@@ -213,13 +223,14 @@ def test_a_failed_stage_is_reported_and_the_report_still_written(tmp_path):
     by_name = {s.name: s for s in ctx.stages}
     assert by_name["train"].status == "failed" and "no_such_run" in by_name["train"].note
     assert "\n" not in by_name["train"].note
-    for name in ("convert", "simulate", "cross-check", "estimate"):
+    for name in ("convert", "simulate", "subnetworks", "cross-check", "estimate"):
         assert by_name[name].status == "skipped", name
     assert by_name["report"].status == "ok"
     text = (tmp_path / "out" / "report.html").read_text()
     assert "no_such_run" in text
     meta = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert [s["name"] for s in meta["stages"]] == ["train", "convert", "simulate", "cross-check", "estimate", "report"]
+    assert [s["name"] for s in meta["stages"]] == ["train", "convert", "simulate", "subnetworks", "cross-check",
+                                                   "estimate", "report"]
     assert meta["figures"] == []
 
 
@@ -232,7 +243,7 @@ def tiny(tmp_path_factory):
 def test_tiny_demo_every_stage_succeeds(tiny):
     _, ctx, meta = tiny
     assert [(s["name"], s["status"]) for s in meta["stages"]] == [
-        (name, "ok") for name in ("train", "convert", "simulate", "cross-check", "estimate", "report")]
+        (name, "ok") for name in ("train", "convert", "simulate", "subnetworks", "cross-check", "estimate", "report")]
 
 
 def test_tiny_demo_training_and_conversion_stages(tiny):
@@ -286,7 +297,7 @@ def test_tiny_demo_writes_a_self_contained_report(tiny):
     assert (out / "report.html").stat().st_size < R.MAX_REPORT_BYTES
     # self-contained: every image is a data: URI; no external script, stylesheet or link target
     srcs = re.findall(r"<img [^>]*src='([^']*)'", html_text)
-    assert len(srcs) == len(meta["figures"]) == 11
+    assert len(srcs) == len(meta["figures"]) == 12
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r"(src|href)=['\"](https?:)?//", html_text)
     assert "<script" not in html_text

@@ -27,14 +27,18 @@ def register(subparsers) -> None:
                     "written from the stages that ran.",
         epilog="examples:\n  neurosim demo                         # results/demo/report.html\n"
                "  neurosim demo --live                  # and watch training on http://127.0.0.1:8765/\n"
-               "  neurosim demo --run results/run1      # reuse a finished `neurosim train`",
+               "  neurosim demo --run results/run1      # reuse a finished `neurosim train`\n"
+               "  neurosim demo --dataset mnist --data-dir DIR --samples 300   # 28x28 MNIST from IDX files",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", metavar="DIR", default="results/demo", help="output folder (default results/demo)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: neurosim train's)")
     p.add_argument("--hidden", type=int, default=None, metavar="H", help="hidden units (default: neurosim train's)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
+                   help="digits: the embedded 8x8 digits (default); mnist: 28x28 IDX files in --data-dir")
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the MNIST IDX files (raw or gzipped)")
     p.add_argument("--samples", type=int, default=None, metavar="N",
-                   help="held-out test digits to simulate (default: all 359)")
+                   help="held-out test digits to simulate (default: the whole test split, 359 digits)")
     p.add_argument("--timesteps", type=int, default=defaults.TIMESTEPS, metavar="T",
                    help="timesteps of the main simulations (default %(default)s)")
     p.add_argument("--cross-check-samples", type=int, default=10, metavar="N",
@@ -56,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples <= 0:
         raise ValidationError(f"--samples must be a positive number of test digits, got {args.samples}")
     defaults.check_timesteps(args.timesteps, AUTOENCODER_DEPTH, "--timesteps")
+    if args.dataset == "mnist" and args.data_dir is None:
+        raise ValidationError("--dataset mnist needs --data-dir DIR, the folder of the MNIST IDX files")
     if args.cross_check_samples < 0:
         raise ValidationError(f"--cross-check-samples must be >= 0, got {args.cross_check_samples}")
     from neurosim.commands.train import check_out_dir
@@ -64,6 +70,6 @@ def run(args: argparse.Namespace) -> int:
     ctx = run_demo(args.out, epochs=args.epochs, hidden=args.hidden, seed=args.seed, samples=args.samples,
                    timesteps=args.timesteps, cross_check_samples=args.cross_check_samples,
                    cross_check_timesteps=args.timesteps, run=args.run, progress=not args.quiet,
-                   live_port=args.live_port if args.live else None)
+                   live_port=args.live_port if args.live else None, dataset=args.dataset, data_dir=args.data_dir)
     print(demo_summary_text(ctx))
     return 0 if ctx.ok("report") else 1

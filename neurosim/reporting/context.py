@@ -34,6 +34,9 @@ class DemoContext:
     network for the test digits ``example_idx``; ``sweep``: one dict per (model, coding, T)
     of the fidelity sweep; ``agreement``: one dict per cross-checked (backend, network);
     ``estimates``: hardware estimates (dicts) with the record's ``coding`` and ``record_model``.
+    ``dataset``/``data_dir``: where the data come from; ``subnetworks``: model ->
+    :class:`~neurosim.analysis.subnetworks.Subnetworks`; ``ablation``: ``(model, engine)`` ->
+    :class:`~neurosim.analysis.ablation.AblationResult`.
     """
 
     out: Path
@@ -53,6 +56,10 @@ class DemoContext:
     example_idx: np.ndarray | None = None
     agreement: list[dict[str, Any]] = field(default_factory=list)
     estimates: list[dict[str, Any]] = field(default_factory=list)
+    dataset: str = "digits"
+    data_dir: Path | None = None
+    subnetworks: dict[str, Any] = field(default_factory=dict)
+    ablation: dict[tuple[str, str], Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
     rendered: list | None = None  # (ReportFigure, png bytes) once drawn
     numbers: dict[str, Any] = field(default_factory=dict)

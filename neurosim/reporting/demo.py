@@ -1,4 +1,4 @@
-"""The side-by-side demo: run every pipeline stage on the embedded digits and write a report.
+"""The side-by-side demo: run every pipeline stage on handwritten digits and write a report.
 
 :func:`run_demo` calls the stage functions of :mod:`neurosim.pipeline` (train, convert,
 simulate, estimate) one after another, times each, and :func:`write_demo_report` turns what
@@ -19,6 +19,7 @@ Directory layout written by ``neurosim demo --out DIR``::
     DIR/train/          dense.pt, sparse.pt, small_dense.pt, metrics.json, training plots
     DIR/nets/           {dense,sparse}_{rate,graded}.nir
     DIR/activity/       {dense,sparse}_{rate,graded}.json/.npz (reference engine, T = --timesteps)
+    (subnetworks and their ablation matrices: report.json, ``numbers.subnetworks``)
     DIR/hardware/       estimates.json (every record on every profile)
     DIR/figures/        the report's PNGs
     DIR/report.html, DIR/report.md, DIR/report.json
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 SWEEP_TIMESTEPS = (8, 16, 32, 64, 128, 256)
 CROSS_CHECK_BACKENDS = ("brian2", "lava")
+#: training settings of the MNIST demo where the user gives none: the MNIST recipe of docs/training.md
+#: (batch 128, dense Adam rate 0.001, gate margin 0.1) with fewer epochs, so the demo takes minutes
+MNIST_TRAINING = {"epochs": 12, "batch_size": 128, "dense_lr": 0.001, "gate_margin": 0.1}
 MAX_REPORT_BYTES = 10 * 1024 * 1024
 
 
@@ -86,7 +90,8 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
              timesteps: int = defaults.TIMESTEPS, sweep: Sequence[int] = SWEEP_TIMESTEPS, cross_check_samples: int = 10,
              cross_check_timesteps: int = defaults.TIMESTEPS, seed: int = 0, profiles: Sequence[str] | str = "all",
              run: str | Path | None = None, progress: bool = False, live_port: int | None = None,
-             on_epoch: Callable | None = None, say: Callable[[str], None] = print) -> DemoContext:
+             on_epoch: Callable | None = None, say: Callable[[str], None] = print, dataset: str = "digits",
+             data_dir: str | Path | None = None) -> DemoContext:
     """Run the whole pipeline into ``out`` and write the report; return the context.
 
     Parameters
@@ -114,22 +119,29 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
         Serve the live training view on 127.0.0.1 at this port (0: a free one).
     on_epoch : callable, optional
         Per-epoch hook passed to the training loop.
+    dataset, data_dir : optional
+        'digits' (embedded) or 'mnist' with the folder of its IDX files; MNIST trains with
+        :data:`MNIST_TRAINING` unless ``epochs`` is given.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     ctx = DemoContext(out, dict(epochs=epochs, hidden=hidden, samples=samples, timesteps=timesteps,
                                 sweep=list(sweep), cross_check_samples=cross_check_samples,
-                                cross_check_timesteps=cross_check_timesteps, seed=seed))
+                                cross_check_timesteps=cross_check_timesteps, seed=seed, dataset=dataset),
+                      dataset=dataset, data_dir=Path(data_dir) if data_dir is not None else None)
     stage = _StageRunner(ctx, say)
     run_dir = Path(run) if run is not None else out / "train"
-    _load_test_set(ctx, samples)
+    _load_test_set(ctx, samples, say)
 
     def train() -> str:
         if run is not None:
             _load_run(ctx, run_dir)
             return f"reused the trained models in {run_dir}"
         options = {k: v for k, v in (("epochs", epochs), ("hidden", hidden)) if v is not None}
+        if dataset != "digits":
+            options = {**(MNIST_TRAINING if dataset == "mnist" else {}), **options, "dataset": dataset,
+                       "data_dir": str(data_dir) if data_dir is not None else None}
         result = _train(run_dir, seed, options, progress, live_port, on_epoch, say)
         ctx.models, ctx.metrics = dict(result.models), result.metrics
         ctx.configs = {k: dict(p["config"]) for k, p in result.checkpoints.items()}
@@ -152,6 +164,11 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
         return (f"reference engine: {len(ctx.records)} records at T={timesteps} on {len(ctx.test_x)} test digits, "
                 f"{len(ctx.sweep)} sweep points, spike rasters of {len(ctx.example_idx)} examples")
 
+    def subnetworks() -> str:
+        from neurosim.reporting.subnetwork_section import analyse
+
+        return analyse(ctx)
+
     def cross_check() -> str:
         if cross_check_samples <= 0:
             raise _Skip("cross-check turned off (--cross-check-samples 0)")
@@ -162,7 +179,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
 
     stage("train", train)
     for name, fn, needs in (("convert", convert, "train"), ("simulate", simulate, "convert"),
-                            ("cross-check", cross_check, "convert"), ("estimate", estimate, "simulate")):
+                            ("subnetworks", subnetworks, "train"), ("cross-check", cross_check, "convert"), ("estimate", estimate, "simulate")):
         stage(name, fn if ctx.ok(needs) else _skipped(f"no output of the {needs} stage"))
     ctx.wall_time_s = time.perf_counter() - start
     if stage("report", lambda: write_demo_report(ctx)):
@@ -202,9 +219,12 @@ def _load_run(ctx: DemoContext, run_dir: Path) -> None:
         ctx.configs[model] = dict(payload["config"])
 
 
-def _load_test_set(ctx: DemoContext, samples: int | None) -> None:
-    test = pipeline.load_dataset("digits", "test")
+def _load_test_set(ctx: DemoContext, samples: int | None, say: Callable[[str], None] = print) -> None:
+    test = pipeline.load_dataset(ctx.dataset, "test", ctx.data_dir)
     idx = np.arange(len(test.y))
+    if samples is not None and samples > len(idx):
+        say(f"--samples {samples} is more than the {len(idx)} test digits of {ctx.dataset}: all {len(idx)} are used")
+        samples = None
     if samples is not None:
         # keep classes balanced in small subsets: interleave the classes
         idx = np.sort(np.lexsort((idx, _rank_within_class(test.y)))[:samples])
@@ -327,7 +347,8 @@ def write_demo_report(ctx: DemoContext) -> str:
         "format": "neurosim.reporting.demo", "format_version": 1, "neurosim_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(ctx.wall_time_s, 2), "options": ctx.options, "dataset": ctx.dataset_note,
-        "stages": [s.as_dict() for s in ctx.stages], "headline": headline(ctx.metrics, ctx.records),
+        "stages": [s.as_dict() for s in ctx.stages],
+        "headline": headline(ctx.metrics, ctx.records, ctx.numbers.get("ann_test_mse")),
         "metrics": _slim_metrics(ctx.metrics), "hardware_readings": readings, "numbers": ctx.numbers,
         "figures": [{"key": f.key, "title": f.title, "caption": f.caption, "section": f.section, "file": f.file,
                      "bytes": len(f.png)} for f in ctx.rendered],
@@ -357,7 +378,7 @@ def demo_summary_text(ctx: DemoContext) -> str:
     lines.append(f"pipeline wall time {ctx.wall_time_s:.0f} s: "
                  + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in ctx.stages if s.status == "ok"))
     lines += [f"  {s.name}: {s.note}" for s in ctx.stages if s.status != "ok"]
-    rows = headline(ctx.metrics, ctx.records)
+    rows = headline(ctx.metrics, ctx.records, ctx.numbers.get("ann_test_mse"))
     if rows:
         lines += ["", text_table(headline_table(rows, hardware_rows(ctx.estimates), ctx.options.get("timesteps")))]
     return "\n".join(lines)

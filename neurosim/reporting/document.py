@@ -35,7 +35,9 @@ SECTIONS = [
      "The trained networks are converted to spiking networks and simulated. For one test image of each digit, the "
      "raster shows every hidden unit's spikes over time, beside the ANN's gated activation of the same unit."),
     ("subnetworks", "3. Digit-specific subnetworks",
-     "Different digits activate different sparse subnetworks: input-dependent computational pathways."),
+     "Different digits activate different sparse subnetworks: input-dependent computational pathways. A digit's "
+     "subnetwork is the set of hidden units selective for it (d′ against the other digits above a threshold set by "
+     "shuffling the labels); silencing it, in the ANN and in the spiking network, tests whether the digit needs it."),
     ("sparsity", "4. The two kinds of sparsity",
      "Static weight sparsity removes synapses for every input; dynamic activity sparsity silences units per input."),
     ("conversion", "5. From ANN to spiking network",
@@ -46,7 +48,8 @@ SECTIONS = [
      "published source (see the profile files)."),
 ]
 #: the stages each section is drawn from
-SECTION_STAGES = {"training": ("train",), "activity": ("train", "convert", "simulate"), "subnetworks": ("train",),
+SECTION_STAGES = {"training": ("train",), "activity": ("train", "convert", "simulate"),
+                  "subnetworks": ("train", "subnetworks"),
                   "sparsity": ("train",), "conversion": ("convert", "simulate", "cross-check"),
                   "hardware": ("estimate",)}
 
@@ -92,7 +95,7 @@ class ReportDocument:
 def build_document(ctx: DemoContext, figures: list[FigureEntry], hw_rows: list[dict[str, Any]],
                    readings: list[dict[str, Any]]) -> ReportDocument:
     """The report's content from the context, the drawn figures, hardware rows and readings."""
-    rows = headline(ctx.metrics, ctx.records)
+    rows = headline(ctx.metrics, ctx.records, ctx.numbers.get("ann_test_mse"))
     sections = []
     for key, title, intro in SECTIONS:
         sec = Section(key, title, _intro(ctx, intro), _missing_note(ctx, key),

@@ -14,13 +14,14 @@ import numpy as np
 
 from neurosim.reporting import figures as F
 from neurosim.reporting import hidden_figures as H
-from neurosim.reporting.ann import forward, surviving, weights
+from neurosim.reporting import subnetwork_section
+from neurosim.reporting.ann import forward, surviving
 from neurosim.reporting.context import DemoContext
 from neurosim.reporting.tables import MODELS, SNN_MODELS, hardware_rows
-from neurosim.training.metrics import RELIABLE_FRACTION, firing_frequency, jaccard_matrix, mean_offdiag, unit_order
+from neurosim.training.metrics import firing_frequency
 
 #: figures with fine detail are drawn sharper (the rest at 100 dpi)
-FIGURE_DPI = {"activity_rasters": 130, "subnetworks": 120, "class_unit_map": 120}
+FIGURE_DPI = {"activity_rasters": 130, "subnetworks": 120, "class_unit_map": 120, "ablation": 110}
 
 
 def build_figures(ctx: DemoContext) -> tuple[list[F.ReportFigure], dict[str, Any]]:
@@ -45,27 +46,10 @@ def build_figures(ctx: DemoContext) -> tuple[list[F.ReportFigure], dict[str, Any
     # ---- subnetworks and activity
     hidden = {k: passes[k][1] for k in SNN_MODELS if k in passes}
     freqs = {k: firing_frequency(h > 0, y, classes) for k, h in hidden.items()}
-    orders = {k: unit_order(f) for k, f in freqs.items()}
+    orders = subnetwork_section.unit_orders(ctx, freqs)
     if hidden:
-        ex = ctx.example_idx
-        figs.append(H.activity_rasters(
-            x[ex], y[ex], ctx.image_shape, {k: ctx.spike_trains.get(k) for k in hidden},
-            {k: hidden[k][ex] for k in hidden}, orders, dt_s=ctx.dt_s, coding="rate"))
-        figs.append(H.class_unit_map(freqs, orders, classes))
-        sets = {k: [list(np.flatnonzero(freqs[k][c] > RELIABLE_FRACTION)) for c in classes] for k in freqs}
-        jac = {k: jaccard_matrix(s) for k, s in sets.items()}
-        figs.append(H.jaccard_figure(jac, classes))
-        numbers["subnetworks"] = {k: {"active_units_per_class": {str(c): [int(j) for j in sets[k][c]] for c in classes},
-                                      "mean_jaccard": mean_offdiag(jac[k]),
-                                      "jaccard": np.round(jac[k], 4).tolist()} for k in sets}
-        if "sparse" in hidden:
-            w = weights(ctx.models["sparse"])
-            hs = hidden["sparse"]
-            strength = {c: hs[y == c].mean(axis=0) for c in classes}
-            means = {c: x[y == c].mean(axis=0) for c in classes}
-            figs.append(H.subnetwork_gallery(w["encoder.weight"], w["decoder.weight"], w["decoder.bias"],
-                                             dict(enumerate(sets["sparse"])), strength, means, ctx.image_shape,
-                                             surviving(ctx.models["sparse"])))
+        sub_figs, numbers["subnetworks"] = subnetwork_section.figures(ctx, hidden, freqs, orders)
+        figs.extend(sub_figs)
     if ctx.models:
         kept = {k: surviving(ctx.models[k]) for k in MODELS if k in ctx.models}
         dens = {k: {"encoder": float(enc.mean()), "decoder": float(dec.mean())} for k, (enc, dec) in kept.items()}

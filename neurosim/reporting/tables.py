@@ -34,12 +34,15 @@ def as_range(value: Any) -> dict[str, float] | None:
 # --------------------------------------------------------------------------- rows (data)
 
 
-def headline(metrics: Mapping[str, Any] | None, records: Mapping[tuple[str, str], Any]) -> list[dict[str, Any]]:
+def headline(metrics: Mapping[str, Any] | None, records: Mapping[tuple[str, str], Any],
+             ann_mse: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
     """One row per model with the numbers people quote.
 
     ``test_mse``, ``weight_density``, ``activation_density``, ``macs_per_inference`` from the
     training metrics; ``snn_{coding}_mse`` (mean squared error vs the input, pixel²) and
     ``snn_{coding}_synops`` (synaptic operations per inference) from the activity records.
+    ``ann_mse`` (model -> MSE of the ANN on the simulated samples), when given, replaces the
+    training metrics' ``test_mse`` so that ANN and SNN are compared on the same samples.
     """
     m = metrics or {}
     rows = []
@@ -47,7 +50,7 @@ def headline(metrics: Mapping[str, Any] | None, records: Mapping[tuple[str, str]
         mm = m.get(model)
         if not isinstance(mm, dict):
             continue
-        row: dict[str, Any] = {"model": model, "test_mse": mm.get("test_mse"),
+        row: dict[str, Any] = {"model": model, "test_mse": (ann_mse or {}).get(model, mm.get("test_mse")),
                                "weight_density": mm.get("weight_density"),
                                "activation_density": mm.get("activation_density"),
                                "macs_per_inference": mm.get("macs_per_inference")}
