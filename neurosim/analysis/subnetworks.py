@@ -9,8 +9,9 @@ activation ``h_j`` on the inputs of class ``c`` against the inputs of every othe
 
     d'_{cj} = \\frac{\\mu_{cj} - \\mu_{\\bar c j}}{\\sqrt{(\\sigma^2_{cj} + \\sigma^2_{\\bar c j}) / 2}},
 
-with means ``mu`` and variances ``sigma^2`` of the activation over the two groups (a unit that
-never varies has ``d' = 0``). Class ``c``'s **subnetwork** is the set of units with
+with means ``mu`` and variances ``sigma^2`` of the activation over the two groups (the spread is
+floored at :data:`MIN_SPREAD`, so a unit that separates the groups without any variance gets a
+very large ``d'`` and a unit that never varies ``d' = 0``). Class ``c``'s **subnetwork** is the set of units with
 ``d'_{cj} > theta``.
 
 The threshold ``theta`` is not chosen by hand. It is the :data:`NULL_QUANTILE` quantile, over
@@ -39,6 +40,8 @@ import numpy as np
 
 from neurosim.training.metrics import jaccard_matrix, mean_offdiag, unit_order
 
+#: floor of the pooled standard deviation (activation units)
+MIN_SPREAD = 1e-6
 #: label shuffles of the null distribution
 SHUFFLES = 20
 #: quantile of the shuffled maximum d' used as threshold (family-wise error 1 - this)
@@ -70,18 +73,15 @@ def selectivity(h: np.ndarray, labels: np.ndarray, classes: Sequence[int]) -> np
 
     Returns
     -------
-    ndarray (C, H); 0 where both groups are constant.
+    ndarray (C, H)
     """
     h = np.asarray(h, dtype=np.float64)
     labels = np.asarray(labels)
     onehot = (labels[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
     mean_in, var_in = class_moments(h, onehot)
     mean_out, var_out = class_moments(h, 1.0 - onehot)
-    spread = np.sqrt((var_in + var_out) / 2.0)
-    diff = mean_in - mean_out
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.where(spread > 1e-12, diff / np.where(spread > 1e-12, spread, 1.0), 0.0)
-    return d
+    spread = np.maximum(np.sqrt((var_in + var_out) / 2.0), MIN_SPREAD)
+    return (mean_in - mean_out) / spread
 
 
 def shuffled_maxima(h: np.ndarray, labels: np.ndarray, classes: Sequence[int], shuffles: int = SHUFFLES,
@@ -188,5 +188,5 @@ def find_subnetworks(h: np.ndarray, labels: np.ndarray, classes: Sequence[int] |
                        jaccard_matrix([list(m) for m in members]), cosine, empty, int(len(labels)))
 
 
-__all__ = ["SHUFFLES", "NULL_QUANTILE", "HUB_MIN_CLASSES", "DEFINITION", "Subnetworks", "class_moments",
+__all__ = ["MIN_SPREAD", "SHUFFLES", "NULL_QUANTILE", "HUB_MIN_CLASSES", "DEFINITION", "Subnetworks", "class_moments",
            "selectivity", "shuffled_maxima", "find_subnetworks"]

@@ -275,7 +275,8 @@ def subnetwork_gallery(members: Mapping[int, Sequence[int]], class_mean_h: Mappi
                 lim = float(np.abs(w[m]).max()) if m.any() else 1.0
                 ax.imshow(np.ma.masked_array(w, mask=~m).reshape(image_shape), cmap=cmap, vmin=-lim, vmax=lim,
                           interpolation="nearest")
-                ax.set_title(f"#{j} d′={dprime[c][j]:.1f}", fontsize=6.5, pad=2)
+                dj = float(dprime[c][j])
+                ax.set_title(f"#{j} d′={dj:.1f}" if dj < 100 else f"#{j} d′>100", fontsize=6.5, pad=2)
             else:
                 ax.set_visible(False)
         if r == 0:
