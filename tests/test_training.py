@@ -341,14 +341,17 @@ def test_firing_frequency_and_unit_order_by_hand():
 
 
 def test_one_class_unit_analysis_for_training_plots_live_view_and_report():
-    from neurosim.reporting import gallery  # gathers the demo report's figures
+    from neurosim.analysis import subnetworks
+    from neurosim.reporting import gallery, subnetwork_section  # gather the demo report's figures
     from neurosim.training import live, plots
 
     for name in ("firing_frequency", "unit_order"):
-        assert getattr(plots, name) is getattr(training_metrics, name), name
         assert getattr(live, name) is getattr(training_metrics, name), name
-    for name in ("firing_frequency", "unit_order", "jaccard_matrix", "mean_offdiag"):
-        assert getattr(gallery, name) is getattr(training_metrics, name), name
+    assert plots.firing_frequency is gallery.firing_frequency is training_metrics.firing_frequency
+    for name in ("unit_order", "jaccard_matrix", "mean_offdiag"):  # the subnetworks' order and overlap
+        assert getattr(subnetworks, name) is getattr(training_metrics, name), name
+    assert plots.find_subnetworks is subnetwork_section.find_subnetworks is subnetworks.find_subnetworks
+    assert plots.S is subnetwork_section.S  # the training plots draw the report's class map and overlap
 
 
 # ----------------------------------------------------------------------------- run configuration

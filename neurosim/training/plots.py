@@ -8,11 +8,12 @@ Four figures, each with a title, labelled axes with units and a one-line caption
 ``reconstructions.png``
     The same test digits (the first of each class) as input and as reconstructed by each model.
 ``hidden_activity.png``
-    Sparse model: firing frequency of every hidden unit for every digit class (class x unit
-    heatmap); units in :func:`neurosim.training.metrics.unit_order` (by preferred class, then
-    by firing frequency; silent units last), the order of the live view and the demo report.
+    Dense and sparse: firing frequency of every hidden unit for every digit class on the test
+    split (class x unit heatmap), units in the order of their digit-specific subnetworks
+    (:mod:`neurosim.analysis.subnetworks`, found on the training split): the demo report's figure.
 ``class_overlap.png``
-    Jaccard overlap between classes' active-unit sets (units active for > 50 % of a class).
+    Overlap between the digits' subnetworks, dense and sparse (Jaccard of the subnetworks and
+    cosine of the class-mean activations): the demo report's figure.
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ import numpy as np
 
 from neurosim.fileio import write_atomic
 from neurosim.reporting.palette import MODEL_COLORS as COLORS, SERIES_COLORS  # one palette for every figure
-from neurosim.training.metrics import firing_frequency, unit_order
+from neurosim.analysis.subnetworks import DEFINITION, find_subnetworks
+from neurosim.reporting import subnetwork_figures as S
+from neurosim.training.metrics import firing_frequency
 from neurosim.training.results import TrainResult
 
 LABELS = {"dense": "dense (same shape)", "sparse": "sparse", "small_dense": "small dense (iso-compute)"}
@@ -117,60 +120,52 @@ def plot_reconstructions(result: TrainResult, path: Path) -> Path:
     return _save(fig, path, caption)
 
 
-def _sparse_activity(result: TrainResult) -> tuple[np.ndarray, np.ndarray]:
+def _subnetworks(result: TrainResult) -> dict:
+    """Dense and sparse subnetworks (on the training split) and test-split firing frequencies, computed once per run."""
     import torch
 
-    with torch.no_grad():
-        h = result.models["sparse"].encode(torch.from_numpy(result.test.x))
-    classes = np.unique(result.test.y)
-    return firing_frequency((h > 0).numpy(), result.test.y, classes), classes
+    key = id(result)
+    if key not in _CACHE:
+        subs, freqs = {}, {}
+        classes = [int(c) for c in np.unique(result.train.y)]
+        for kind in ("dense", "sparse"):
+            model = result.models[kind]
+            with torch.no_grad():
+                h_train = model.encode(torch.from_numpy(result.train.x)).double().numpy()
+                h_test = model.encode(torch.from_numpy(result.test.x)).double().numpy()
+            subs[kind] = find_subnetworks(h_train, result.train.y, classes)
+            freqs[kind] = firing_frequency(h_test > 0, result.test.y, classes)
+        _CACHE.clear()  # one run at a time
+        _CACHE[key] = (subs, freqs, classes)
+    return _CACHE[key]
+
+
+_CACHE: dict[int, tuple] = {}
+
+
+def _save_report_figure(rf, path: Path) -> Path:
+    try:
+        write_atomic(path, rf.png(dpi=110))
+    finally:
+        rf.close()
+    return path
 
 
 def plot_hidden_activity(result: TrainResult, path: Path) -> Path:
-    plt = _pyplot()
-    freq, classes = _sparse_activity(result)
-    order, _ = unit_order(freq)
-    fig, ax = plt.subplots(figsize=(12, 4.4))
-    im = ax.imshow(freq[:, order], aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_yticks(range(len(classes)))
-    ax.set_yticklabels([str(int(c)) for c in classes])
-    ax.set_ylabel("digit class")
-    ax.set_xlabel("hidden unit (grouped by preferred class, most frequent first; silent units last)")
-    cb = fig.colorbar(im, ax=ax)
-    cb.set_label("firing frequency (fraction of class inputs, h > 0)")
-    m = result.metrics["sparse"]
-    ax.set_title(f"Sparse model: hidden activity per digit class (H={m['hidden']}, "
-                 f"activation density {m['activation_density']:.3f})")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    caption = ("Each column is one hidden unit; a bright block on a row means the unit fires mostly for that "
-               "class (class-selective code).")
-    return _save(fig, path, caption)
+    """The class x unit firing map of the demo report (:func:`neurosim.reporting.subnetwork_figures.class_unit_map`),
+    dense and sparse, in the subnetworks' unit order."""
+    subs, freqs, classes = _subnetworks(result)
+    orders = {k: (s.order, s.silent) for k, s in subs.items()}
+    return _save_report_figure(S.class_unit_map(freqs, orders, classes), path)
 
 
 def plot_class_overlap(result: TrainResult, path: Path) -> Path:
-    plt = _pyplot()
-    m = result.metrics["sparse"]
-    jac = np.asarray(m["jaccard"])
-    classes = list(m["per_class_active_units"])
-    sizes = [len(m["per_class_active_units"][c]) for c in classes]
-    fig, ax = plt.subplots(figsize=(6.6, 5.8))
-    im = ax.imshow(jac, cmap="viridis", vmin=0, vmax=1)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(j, i, f"{jac[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if jac[i, j] < 0.6 else "black")
-    ax.set_xticks(range(len(classes)))
-    ax.set_yticks(range(len(classes)))
-    ax.set_xticklabels(classes)
-    ax.set_yticklabels([f"{c} ({n})" for c, n in zip(classes, sizes)])
-    ax.set_xlabel("digit class")
-    ax.set_ylabel("digit class (number of reliably active units)")
-    cb = fig.colorbar(im, ax=ax)
-    cb.set_label("Jaccard overlap |A∩B| / |A∪B| (dimensionless)")
-    ax.set_title(f"Overlap of classes' active-unit sets (mean pairwise {m['mean_pairwise_jaccard']:.3f})")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    caption = "A class's set: the hidden units active (h > 0) for more than half of its test inputs."
-    return _save(fig, path, caption)
+    """The subnetworks' overlap figure of the demo report (:func:`neurosim.reporting.subnetwork_figures.overlap_figure`)."""
+    subs, _, classes = _subnetworks(result)
+    return _save_report_figure(S.overlap_figure({k: s.jaccard for k, s in subs.items()},
+                                                {k: s.cosine for k, s in subs.items()},
+                                                {k: s.sizes for k, s in subs.items()},
+                                                {k: len(s.hubs) for k, s in subs.items()}, classes, DEFINITION), path)
 
 
 PLOTS = {
