@@ -274,7 +274,7 @@ def _check_tree(root, path: Path) -> None:
             link = group.get(key, getlink=True)
             where = f"{group.name.rstrip('/')}/{key}".lstrip("/")
             if not isinstance(link, h5py.HardLink):
-                raise NetworkFileError(f"{path}: {where!r} is a {type(link).__name__}; only plain groups and "
+                raise NetworkFileError(f"{path}: {where!r} is a link ({type(link).__name__}); only plain groups and "
                                        "datasets are read")
             obj = group[key]
             if isinstance(obj, h5py.Group):

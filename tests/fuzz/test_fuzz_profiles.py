@@ -106,13 +106,13 @@ def bad_profiles(draw):
         elif spec.type == "int" and bad is True:
             bad = 2.5
         target = draw(st.sampled_from([k for k in ("value", "low", "typical", "high") if k in fig]))
-        if spec.type == "num" and isinstance(bad, float) and bad in (1e-300,):
-            pass
+        if spec.type == "num" and bad == 8.5:  # a fraction is a fine physical value: make it negative
+            bad = -8.5
+        if spec.type == "num" and bad == 10 ** 19:
+            bad = 10 ** 400
+        if spec.type == "int" and bad == 1e-300:
+            bad = 8.5
         fig[target] = bad
-        if bad == 10 ** 19 and spec.type != "int":
-            fig[target] = 10 ** 400
-        if spec.type == "int" and bad in (1e-300, 8.5) and target == "value":
-            fig[target] = 8.5
     elif how == "nested":
         fig[draw(st.sampled_from(["value", "source", "unit", "extra"]))] = {"x": 1}
     elif how == "unknown_figure":

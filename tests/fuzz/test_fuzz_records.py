@@ -142,8 +142,8 @@ def apply_npz(arrays: dict, defect, marker: Path) -> bytes:
         del a[defect[1]]
     elif how == "reshape":
         v = a[defect[1]]
-        a[defect[1]] = [v.reshape(-1), v[:-1] if len(v) > 1 else v[:0], v[..., None], v.T if v.ndim == 2 and
-                        v.shape[0] != v.shape[1] else np.concatenate([v, v])][defect[2]]
+        a[defect[1]] = [v.reshape(-1) if v.ndim == 2 else v[:, None], v[:-1] if len(v) > 1 else v[:0], v[..., None],
+                        v.T if v.ndim == 2 and v.shape[0] != v.shape[1] else np.concatenate([v, v])][defect[2]]
     elif how == "dtype":
         v = a[defect[1]]
         if v.dtype == bool:
