@@ -335,13 +335,8 @@ class _Synapses:
         self.has_input = mask.any(axis=1)  # neurons with at least one synapse
         # fully connected (every neuron with a synapse sees every input): O(N) active counting
         self.full = bool(mask[self.has_input].all()) if self.has_input.any() else True
-        # fan-out set of each presynaptic neuron as packed bits: (n_in, n_words) uint64
-        n_words = (self.n_out + 63) // 64
-        padded = np.zeros((self.n_in, n_words * 64), dtype=bool)
-        padded[:, :self.n_out] = mask.T
-        self.fan_out_bits = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
         self.fan_out = np.count_nonzero(mask, axis=0)  # per presynaptic neuron
-        self.mask_t32 = np.ascontiguousarray(mask.T, dtype=np.float32)
+        self._lazy: dict[str, np.ndarray] = {}  # built on first use, shared by the chunks' copies
         self.mode = mode
         self._csr = None
         # W^T as CSR (n_in rows): the synapses of each presynaptic neuron, for the compiled kernels
@@ -352,7 +347,7 @@ class _Synapses:
             csr_t = sparse.csr_matrix(self.wt)
             csr_t.sort_indices()
             self.t_indptr = csr_t.indptr.astype(np.int64)
-            self.t_indices = csr_t.indices.astype(np.int64)
+            self.t_indices = csr_t.indices.astype(np.int32)
             self.t_data = csr_t.data.astype(np.float64)
         self._base: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
         self._const: tuple[_Message, np.ndarray | None, _Received] | None = None
@@ -380,6 +375,23 @@ class _Synapses:
         if msg.constant:
             self._const = (msg, cur, rec)
         return cur, rec
+
+    @property
+    def fan_out_bits(self) -> np.ndarray:
+        """Fan-out set of each presynaptic neuron as packed bits: (n_in, n_words) uint64."""
+        if "bits" not in self._lazy:
+            n_words = (self.n_out + 63) // 64
+            padded = np.zeros((self.n_in, n_words * 64), dtype=bool)
+            padded[:, :self.n_out] = self.wt != 0
+            self._lazy["bits"] = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
+        return self._lazy["bits"]
+
+    @property
+    def mask_t32(self) -> np.ndarray:
+        """The synapse mask, transposed (n_in, n_out), as float32 (exact small-integer counts)."""
+        if "mask32" not in self._lazy:
+            self._lazy["mask32"] = (self.wt != 0).astype(np.float32)
+        return self._lazy["mask32"]
 
     def fresh(self) -> "_Synapses":
         """A view of the same weights with its own per-chunk state (cached products, counters)."""
@@ -420,13 +432,12 @@ class _Synapses:
         cur = None
         if want_current:
             cur = np.zeros((n_samples, self.n_out))
-            n_new = _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, cur, reached,
-                                     not self.full)
+            _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, cur, reached, not self.full)
         elif not self.full:
-            n_new = _kernels.reach(ptr, idx, self.t_indptr, self.t_indices, reached)
+            _kernels.reach(ptr, idx, self.t_indptr, self.t_indices, reached)
         if self.full:
             return cur, _Received(n_samples, self.n_out, msg.rows, None, self.has_input)
-        return cur, _Received(n_samples, self.n_out, None, None, None, matrix=reached.view(bool), known_count=n_new)
+        return cur, _Received(n_samples, self.n_out, None, None, None, matrix=reached.view(bool))
 
     def product(self, values: np.ndarray) -> np.ndarray:
         """``values @ W^T`` for a dense (N, n_in) array, by the scatter kernel when that is less work."""
