@@ -114,8 +114,8 @@ def _all_figures():
         S.overlap_figure({k: jaccard_matrix([list(np.flatnonzero(f[c] > 0.5)) for c in classes])
                           for k, f in freqs.items()}, {k: np.eye(10) for k in freqs}, {k: [1] * 10 for k in freqs},
                          {k: 0 for k in freqs}, classes, "a definition"),
-        S.subnetwork_gallery(sets, {c: ann["sparse"][labels == c].mean(0) for c in classes},
-                             {c: x[labels == c].mean(0) for c in classes}, w_enc, w_dec, np.zeros(64),
+        S.subnetwork_gallery(sets, {c: x[labels == c].mean(0) for c in classes},
+                             {c: x[labels == c].mean(0) for c in classes}, w_enc,
                              {c: freqs["sparse"][c] for c in classes}, (8, 8)),
         S.ablation_figure({("sparse", "ANN"): _ablation(), ("dense", "SNN"): _ablation()}, classes),
         H.weight_masks({"encoder": {"mask": w_enc.T != 0}, "decoder": {"mask": w_dec != 0}},

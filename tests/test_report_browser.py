@@ -50,6 +50,9 @@ def page_state(tmp_path_factory):
                 sections: Array.from(document.querySelectorAll('h2')).map(h => [h.id, h.textContent]),
                 headline: Array.from(document.querySelectorAll('#headline + .tablewrap thead th'))
                                .map(th => th.textContent),
+                figures: Array.from(document.querySelectorAll('figure')).map(f => ({id: f.id,
+                    caption: f.querySelector('figcaption').textContent, w: f.querySelector('img').naturalWidth,
+                    h: f.querySelector('img').naturalHeight, complete: f.querySelector('img').complete})),
             })""")
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
@@ -78,6 +81,24 @@ def test_the_report_loads_cleanly_and_self_contained(page_state):
 def test_every_section_and_the_headline_table_are_shown(page_state):
     assert page_state["sections"] == [[key, title] for key, title, _ in SECTIONS]
     assert page_state["headline"] == ["quantity", "dense", "sparse", "small dense", "sparse vs dense"]
+
+
+def test_the_subnetwork_figures_decode_and_state_the_definition_and_numbers(page_state):
+    figures = {f["id"]: f for f in page_state["figures"]}
+    subs = page_state["meta"]["numbers"]["subnetworks"]
+    for key in ("fig-subnetworks", "fig-ablation", "fig-jaccard", "fig-activity_rasters"):
+        assert figures[key]["complete"] and figures[key]["w"] > 0 and figures[key]["h"] > 0, key
+    # ten digit rows of images, each at least 40 screen pixels high for its 8 data pixels
+    assert figures["fig-subnetworks"]["h"] >= 10 * 40
+    caption = figures["fig-subnetworks"]["caption"]
+    sparse = subs["sparse"]
+    assert "shuffled-label null" in caption and f"d′ > {sparse['threshold_dprime']:.2f}" in caption
+    assert "sizes " + ", ".join(f"{c}: {n}" for c, n in sparse["sizes"].items()) in caption
+    assert f"{sparse['drawings_recognised']} of 10 drawings" in caption
+    caption = figures["fig-ablation"]["caption"]
+    for name, a in subs["ablation"].items():
+        assert f"{name} {a['diagonal_ratio']:.1f} (random {a['random_diagonal_ratio']:.2f})" in caption, name
+    assert "Definition: a digit's subnetwork = the hidden units" in figures["fig-jaccard"]["caption"]
 
 
 def test_live_training_page_renders_in_chromium():

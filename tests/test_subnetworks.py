@@ -186,3 +186,15 @@ def test_demo_mnist_without_a_folder_is_a_one_line_error():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "--data-dir" in proc.stderr
+
+
+def test_drawings_and_nearest_class_by_hand():
+    from neurosim.analysis.subnetworks import drawings, nearest_class
+
+    sig = lambda v: 1 / (1 + np.exp(-np.asarray(v, dtype=float)))  # noqa: E731
+    out = drawings([np.array([0]), np.array([1]), np.array([], dtype=int)], np.array([[2.0, 5.0], [7.0, 3.0], [1, 1]]),
+                   np.eye(2), np.array([0.0, -1.0]))
+    # class 0 draws with unit 0 at its mean 2 only; class 1 with unit 1 at 3; an empty set draws the bias alone
+    assert out == pytest.approx(sig([[2.0, -1.0], [0.0, 2.0], [0.0, -1.0]]))
+    means = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert nearest_class(means[[2, 0, 1]] * 0.5 + 0.1, means).tolist() == [2, 0, 1]

@@ -72,7 +72,7 @@ class AblationResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"engine": self.engine, "samples": self.samples, "sizes": self.sizes,
-                "diagonal_ratio": round(self.ratio, 3), "random_diagonal_ratio": round(self.random_ratio, 3),
+                "diagonal_ratio": self.ratio, "random_diagonal_ratio": self.random_ratio,
                 "matrix": np.round(self.matrix, 5).tolist(), "random": np.round(self.random, 5).tolist(),
                 "baseline_mse": np.round(self.baseline_mse, 7).tolist()}
 

@@ -129,7 +129,7 @@ class Subnetworks:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for report.json."""
-        return {"definition": DEFINITION, "threshold_dprime": round(self.threshold, 4),
+        return {"definition": DEFINITION, "threshold_dprime": self.threshold,
                 "null_maxima": np.round(self.null_maxima, 4).tolist(), "samples": self.samples,
                 "sizes": dict(zip(map(str, self.classes), self.sizes)),
                 "members": {str(c): [int(j) for j in m] for c, m in zip(self.classes, self.members)},
@@ -188,5 +188,40 @@ def find_subnetworks(h: np.ndarray, labels: np.ndarray, classes: Sequence[int] |
                        jaccard_matrix([list(m) for m in members]), cosine, empty, int(len(labels)))
 
 
-__all__ = ["MIN_SPREAD", "SHUFFLES", "NULL_QUANTILE", "HUB_MIN_CLASSES", "DEFINITION", "Subnetworks", "class_moments",
+def drawings(members: Sequence[np.ndarray], class_mean: np.ndarray, w_dec: np.ndarray, b_dec: np.ndarray) -> np.ndarray:
+    """What each subnetwork draws alone: the decoder's output with only its units active, each at
+    its mean activation for the class, ``sigmoid(b_dec + sum_{j in S_c} mu_cj W_dec[:, j])``.
+
+    Parameters
+    ----------
+    members : sequence of int arrays (C)
+    class_mean : array (C, H)
+        Mean activation of every unit per class (:attr:`Subnetworks.class_mean`).
+    w_dec : array (d, H)
+    b_dec : array (d,)
+
+    Returns
+    -------
+    ndarray (C, d); the decoder's output with no unit active where a subnetwork is empty.
+    """
+    from neurosim.mathutil import sigmoid
+
+    out = []
+    for c, units in enumerate(members):
+        units = np.asarray(units, dtype=int)
+        out.append(sigmoid(b_dec + w_dec[:, units] @ np.asarray(class_mean)[c, units]))
+    return np.stack(out)
+
+
+def nearest_class(images: np.ndarray, class_images: np.ndarray) -> np.ndarray:
+    """For each image, the index of the class image it correlates best with (Pearson, over pixels)."""
+    a = np.asarray(images, dtype=float)
+    b = np.asarray(class_images, dtype=float)
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    corr = (a @ b.T) / np.maximum(np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :], 1e-12)
+    return corr.argmax(axis=1)
+
+
+__all__ = ["drawings", "nearest_class", "MIN_SPREAD", "SHUFFLES", "NULL_QUANTILE", "HUB_MIN_CLASSES", "DEFINITION", "Subnetworks", "class_moments",
            "selectivity", "shuffled_maxima", "find_subnetworks"]

@@ -16,7 +16,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from neurosim.defaults import DT_S
-from neurosim.mathutil import sigmoid
 from neurosim.reporting.figures import ReportFigure, _imgs, _plt, _title
 from neurosim.reporting.hidden_figures import MAX_RASTER_ROWS, _pool_rows
 from neurosim.reporting.palette import MODEL_COLORS, MODEL_LABELS
@@ -229,20 +228,20 @@ def overlap_figure(jaccard: dict[str, np.ndarray], cosine: dict[str, np.ndarray]
                         fig, "subnetworks")
 
 
-def subnetwork_gallery(members: Mapping[int, Sequence[int]], class_mean_h: Mapping[int, np.ndarray],
-                       class_images: Mapping[int, np.ndarray], w_enc: np.ndarray, w_dec: np.ndarray,
-                       b_dec: np.ndarray, dprime: Mapping[int, np.ndarray], image_shape: Sequence[int],
+def subnetwork_gallery(members: Mapping[int, Sequence[int]], drawn: Mapping[int, np.ndarray],
+                       class_images: Mapping[int, np.ndarray], w_enc: np.ndarray,
+                       dprime: Mapping[int, np.ndarray], image_shape: Sequence[int],
                        enc_mask: np.ndarray | None = None, empty: Mapping[int, str] | None = None,
-                       threshold: float | None = None, per_class: int = 4, model: str = "sparse") -> ReportFigure:
+                       threshold: float | None = None, per_class: int = 4, model: str = "sparse",
+                       recognised: int | None = None) -> ReportFigure:
     """Per digit: its mean image, what its subnetwork draws, and its strongest units' receptive fields.
 
-    ``members[c]``: the subnetwork, most selective unit first; ``class_mean_h[c]`` (H,): mean
-    activation ``mu_c`` of every unit over the digit's inputs; ``class_images[c]``: the digit's
-    mean image; ``dprime[c]`` (H,) the selectivity. The drawing is the decoder's output with only
-    the subnetwork active, each unit at its mean activation for the digit,
-    ``sigmoid(b_dec + sum_{j in S_c} mu_cj W_dec[:, j])``. A receptive field is the unit's
+    ``members[c]``: the subnetwork, most selective unit first; ``drawn[c]``: what it draws alone
+    (:func:`neurosim.analysis.subnetworks.drawings`); ``class_images[c]``: the digit's mean
+    image; ``dprime[c]`` (H,) the selectivity. A receptive field is the unit's
     surviving encoder weights in pixel space (red +, blue −, grey pruned), scaled to its own
     largest weight. Every image is drawn at the data's own resolution, one screen block per pixel.
+    ``recognised``: how many drawings correlate best with their own digit's mean image (for the caption).
     """
     plt = _plt()
     import matplotlib
@@ -258,10 +257,9 @@ def subnetwork_gallery(members: Mapping[int, Sequence[int]], class_mean_h: Mappi
         units = [int(j) for j in members[c]]
         axes[r, 0].imshow(np.asarray(class_images[c]).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
                           interpolation="nearest")
-        mu = np.asarray(class_mean_h[c], dtype=float)
         if units:
-            drawing = sigmoid(b_dec + w_dec[:, units] @ mu[units])
-            axes[r, 1].imshow(drawing.reshape(image_shape), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+            axes[r, 1].imshow(np.asarray(drawn[c]).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
+                              interpolation="nearest")
         else:
             axes[r, 1].text(0.5, 0.5, "empty:\n" + empty.get(c, "no selective unit"), ha="center", va="center",
                             fontsize=5.5, wrap=True, transform=axes[r, 1].transAxes)
@@ -295,7 +293,9 @@ def subnetwork_gallery(members: Mapping[int, Sequence[int]], class_mean_h: Mappi
     sizes = ", ".join(f"{c}: {len(members[c])}" for c in classes)
     thr = f" (d′ > {threshold:.2f})" if threshold is not None else ""
     caption = (f"Subnetwork = units selective for the digit{thr}, the threshold set by a shuffled-label null; sizes "
-               f"{sizes}. Each drawing uses only that digit's units, at their mean activation for it.")
+               f"{sizes}. Each drawing uses only that digit's units, at their mean activation for it"
+               + (f"; {recognised} of {len(classes)} drawings resemble their own digit's mean image more than any "
+                  "other digit's (pixel correlation)." if recognised is not None else "."))
     if empty:
         caption += " Empty: " + "; ".join(f"{c} ({why})" for c, why in empty.items()) + "."
     return ReportFigure("subnetworks", title, caption, fig, "subnetworks", thumbnail_axes=list(axes.flat))

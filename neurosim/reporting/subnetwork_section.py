@@ -16,7 +16,7 @@ import numpy as np
 
 from neurosim import pipeline
 from neurosim.analysis.ablation import RANDOM_DRAWS, ablation_matrices, ann_errors, ever_active, snn_errors
-from neurosim.analysis.subnetworks import DEFINITION, find_subnetworks
+from neurosim.analysis.subnetworks import DEFINITION, drawings, find_subnetworks, nearest_class
 from neurosim.reporting import subnetwork_figures as S
 from neurosim.reporting.ann import forward, surviving, weights
 from neurosim.reporting.context import DemoContext
@@ -87,9 +87,13 @@ def figures(ctx: DemoContext, hidden: dict[str, np.ndarray], freqs: dict[str, np
         enc_mask, _ = surviving(ctx.models["sparse"])
         cls = s.classes
         images = {c: x[y == c].mean(axis=0) if np.any(y == c) else np.zeros(x.shape[1]) for c in cls}
-        figs.append(S.subnetwork_gallery(dict(zip(cls, s.members)), dict(zip(cls, s.class_mean)), images,
-                                         w["encoder.weight"], w["decoder.weight"], w["decoder.bias"],
-                                         dict(zip(cls, s.dprime)), ctx.image_shape, enc_mask, s.empty, s.threshold))
+        drawn = drawings(s.members, s.class_mean, w["decoder.weight"], w["decoder.bias"])
+        nearest = nearest_class(drawn, np.stack([images[c] for c in cls]))
+        numbers["sparse"]["drawing_nearest_digit"] = [cls[int(i)] for i in nearest]
+        numbers["sparse"]["drawings_recognised"] = int(sum(cls[int(i)] == c for i, c in zip(nearest, cls)))
+        figs.append(S.subnetwork_gallery(dict(zip(cls, s.members)), dict(zip(cls, drawn)), images, w["encoder.weight"],
+                                         dict(zip(cls, s.dprime)), ctx.image_shape, enc_mask, s.empty, s.threshold,
+                                         recognised=numbers["sparse"]["drawings_recognised"]))
     if ctx.ablation:
         figs.append(S.ablation_figure(ctx.ablation, subs[next(iter(subs))].classes if subs else classes))
         numbers["ablation"] = {f"{m} {e.split(' ')[0]}": r.as_dict() for (m, e), r in ctx.ablation.items()}
