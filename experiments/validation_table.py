@@ -69,7 +69,8 @@ def print_host_driven_split(draws: int, seed: int) -> None:
         if case.key not in HOST_DRIVEN:
             continue
         prof = case.profile() if callable(case.profile) else load_profile(case.profile)
-        s = estimate(case.workload(), prof, draws=draws, seed=seed, batch_size=case.batch_size).modes[case.mode].samples
+        s = estimate(case.workload(), prof, draws=draws, seed=seed, batch_size=case.batch_size,
+                     deployment=case.deployment).modes[case.mode].samples
         power = s["dynamic"] * case.batch_size / s["latency"]
         p10, med, p90 = np.percentile(power, [10, 50, 90])
         t = float(np.median(s["latency"]))

@@ -121,7 +121,7 @@ def _dynamic(plans: list[TilePlan], workload: Workload, profile: Profile, p: Dra
     }
 
 
-def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) -> KindCost:
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, deployment: str = "bare") -> KindCost:
     """Energy and latency per inference of the ANN of ``workload`` on crossbar ``profile`` (both modes)."""
     plans = [plan_layer(layer, profile) for layer in workload.layers]
     tiles_used = sum(pl.tiles_used for pl in plans)

@@ -28,6 +28,12 @@ MODELS = {"neuromorphic": neuromorphic, "wafer_scale": wafer_scale, "crossbar": 
 #: default batch size of the throughput mode on GPUs and CPUs
 DEFAULT_BATCH = 64
 
+#: deployment -> what it assumes (see :func:`estimate`)
+DEPLOYMENTS = {"bare": "bare hardware (inputs already on the device, no host in the loop)",
+               "host_driven": "host-driven (a framework call per batch, or host I/O every timestep)"}
+#: profile figures a host-driven deployment uses
+HOST_FIGURES = ("host_call_s", "host_sync_per_step_s")
+
 
 def _positive(a: Any, n: int) -> np.ndarray:
     out = np.broadcast_to(np.asarray(a, dtype=np.float64), (n,))
@@ -59,7 +65,7 @@ def _reduce(mode: str, cost: ModeCost, draws: Draws) -> ModeEstimate:
 
 
 def estimate(record: Any, profile: Profile | str, *, batch_size: int = DEFAULT_BATCH, draws: int = DEFAULT_DRAWS,
-             seed: int = 0, strict: bool = False, source: str = "") -> Estimate:
+             seed: int = 0, strict: bool = False, source: str = "", deployment: str = "bare") -> Estimate:
     """Energy and latency per inference of ``record`` on ``profile``, in both modes.
 
     Parameters
@@ -78,6 +84,12 @@ def estimate(record: Any, profile: Profile | str, *, batch_size: int = DEFAULT_B
         instead of reporting the issue and estimating anyway.
     source : str
         Where the record came from (path), copied into the result.
+    deployment : str
+        ``'bare'`` (default): the hardware alone, inputs already on the device.
+        ``'host_driven'``: run from a host loop, as most published measurements were: one
+        framework call per batch on a GPU/CPU (``host_call_s``), a host synchronisation with
+        I/O every timestep on a neuromorphic chip (``host_sync_per_step_s``). Profiles
+        without these figures are estimated bare, and the assumptions say so.
 
     Returns
     -------
@@ -88,6 +100,8 @@ def estimate(record: Any, profile: Profile | str, *, batch_size: int = DEFAULT_B
         raise ValidationError(f"batch size must be at least 1, got {batch_size}")
     if int(draws) < 1:
         raise ValidationError(f"draws must be at least 1, got {draws}")
+    if deployment not in DEPLOYMENTS:
+        raise ValidationError(f"deployment must be one of {', '.join(DEPLOYMENTS)}, got {deployment!r}")
     profile = load_profile(profile)
     wl = Workload.from_any(record)
     if source:
@@ -98,9 +112,13 @@ def estimate(record: Any, profile: Profile | str, *, batch_size: int = DEFAULT_B
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise HardwareConstraintError(f"{wl.model} network does not fit {profile.name}: {errors[0].message}{more}")
     p = draw(profile, int(draws), int(seed))
-    kc: KindCost = MODELS[profile.kind].cost(wl, profile, p, int(batch_size))
+    kc: KindCost = MODELS[profile.kind].cost(wl, profile, p, int(batch_size), deployment=deployment)
     modes = {m: _reduce(m, kc.modes[m], p) for m in MODES}
-    assumptions = list(kc.assumptions)
+    has_host = any(profile.has(k) for k in HOST_FIGURES)
+    applied = deployment if (deployment == "bare" or has_host) else "bare"
+    assumptions = [f"deployment: {DEPLOYMENTS[applied]}"
+                   + ("" if applied == deployment else " (the profile states no host-driven figures)")]
+    assumptions.extend(kc.assumptions)
     if errors:
         assumptions.append("the network does not fit this target as mapped (see constraint_issues); "
                            "the estimate assumes it would run anyway")
@@ -114,7 +132,7 @@ def estimate(record: Any, profile: Profile | str, *, batch_size: int = DEFAULT_B
         coding=wl.coding, num_samples=wl.num_samples, timesteps=wl.timesteps, batch_size=int(batch_size),
         work=work, modes=modes, dominant_uncertainty=modes["latency"].dominant_uncertainty, fits=not errors,
         constraint_issues=[i.as_dict() for i in issues], assumptions=assumptions, sources=profile.sources(),
-        draws=int(draws), seed=int(seed), extra=kc.extra)
+        draws=int(draws), seed=int(seed), extra={**kc.extra, "deployment": applied})
 
 
 def estimate_many(records: list[Any], profiles: list[Profile | str], *, strict: bool = False,

@@ -60,6 +60,8 @@ profile states it). Static energy, latency mode (one inference alone, ``t = T t_
    \end{cases}
 
 with the static power of the whole chips (``chips x P_chip x t``) shown beside it.
+Host-driven deployment (a host exchanges I/O with the chip every timestep): ``t_step +=
+t_host``, so the management cores and the static power are charged for longer.
 Throughput mode: the network is replicated ``k = floor(capacity / sum_l C_l)`` times into
 the cores of the chips (boards) it occupies and each copy takes a new input every ``T``
 steps (inferences pipelined through the timesteps), so ``k / (T t_step)`` inferences per
@@ -85,6 +87,39 @@ def step_floor(workload: Workload, profile: Profile) -> float:
     return floor
 
 
+#: standard-normal quantile of the busiest timestep a real-time core must absorb (99.99th percentile:
+#: one overrun in 10,000 steps, i.e. about once per simulated second at 0.1 ms steps)
+BURST_Z = 3.72
+
+
+def core_load(layer, n: int, profile: Profile) -> float:
+    r"""Time one core holding ``n`` of the layer's neurons needs in its busiest real-time step.
+
+    With a per-core cost of each received spike (``t_rx``: packet interrupt, population-table
+    lookup and DMA of the synaptic row, as sPyNNaker processes it), a core receives a spike
+    when any of its ``n`` neurons is a target (connection probability
+    :math:`p = S_l / (n_\mathrm{in} n_\mathrm{out})`):
+
+    .. math::
+
+       r = \frac{s^\mathrm{in}_l}{T_l}\big(1 - (1 - p)^n\big),\qquad
+       \hat r = r + z\sqrt{r},\qquad
+       L(n) = \hat r\,t_\mathrm{rx} + \frac{\hat r}{r}\,\frac{\mathrm{SOP}_l\,n}{T_l\,n_\mathrm{out}}\,
+              t_\mathrm{syn} + \frac{s_l\,n}{T_l\,n_\mathrm{out}}\,t_\mathrm{spike} + n\,t_\mathrm{upd}
+
+    ``r_hat``: Poisson arrivals at their 99.99th percentile (``z`` = :data:`BURST_Z`), so a
+    core keeps up in its busiest steps, not only on average. Typical figure values, seconds.
+    """
+    T = max(layer.timesteps, 1)
+    g = lambda k: profile.get(k, 0.0)  # noqa: E731
+    frac = n / max(layer.n_out, 1)
+    p_conn = min(max(float(layer.nnz) / max(layer.n_in * layer.n_out, 1), 0.0), 1.0)
+    rows = layer.spikes_in / T * (1.0 - (1.0 - p_conn) ** n)
+    burst = 1.0 + BURST_Z / math.sqrt(rows) if rows > 0 else 1.0
+    return (rows * burst * g("time_per_received_spike_s") + burst * layer.synops_in / T * frac * g("time_per_synop_s")
+            + layer.spikes_out / T * frac * g("time_per_spike_s") + n * g("time_per_neuron_update_s"))
+
+
 def map_cores(workload: Workload, profile: Profile) -> dict[str, dict[str, int]]:
     """Cores per on-chip layer and the limit that set them (see the module docstring)."""
     npc = profile.get("neurons_per_core")
@@ -92,12 +127,19 @@ def map_cores(workload: Workload, profile: Profile) -> dict[str, dict[str, int]]
     floor = step_floor(workload, profile)
     t_syn, t_spk, t_upd = (profile.get(k, 0.0) for k in ("time_per_synop_s", "time_per_spike_s",
                                                           "time_per_neuron_update_s"))
+    per_row = profile.has("time_per_received_spike_s")
     out = {}
     for layer in workload.layers:
         need = {"neurons_per_core": math.ceil(layer.n_out / npc)}
         if spc:
             need["synapses_per_core"] = math.ceil(layer.nnz / spc)
-        if floor > 0:
+        if floor > 0 and per_row:
+            # sPyNNaker lowers the neurons per core until the busiest step of every core fits its timer tick
+            n = min(int(npc), layer.n_out)
+            while n > 1 and core_load(layer, n, profile) > floor:
+                n -= 1
+            need["events_per_real_time_step"] = math.ceil(layer.n_out / n)
+        elif floor > 0:
             load = (layer.synops_in * t_syn + layer.spikes_out * t_spk) / max(layer.timesteps, 1) \
                 + layer.n_out * t_upd
             need["events_per_real_time_step"] = math.ceil(load / floor * (1 - 1e-9))
@@ -106,10 +148,13 @@ def map_cores(workload: Workload, profile: Profile) -> dict[str, dict[str, int]]
     return out
 
 
-def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) -> KindCost:
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, deployment: str = "bare") -> KindCost:
     """Energy and latency per inference of ``workload`` on neuromorphic ``profile`` (both modes).
 
     ``batch_size`` is not used: a spiking chip takes one input per network copy.
+    ``deployment='host_driven'``: a host exchanges inputs and outputs with the chip every
+    timestep; the profile's ``host_sync_per_step_s`` is added to every step (the chip waits,
+    its management cores and static power still charged).
     """
     mapping = map_cores(workload, profile)
     cores = {k: v["cores"] for k, v in mapping.items()}
@@ -125,11 +170,18 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) ->
         c = cores[layer.name]
         busy = (layer.synops_in * g("time_per_synop_s") + layer.spikes_out * g("time_per_spike_s")) \
             / (layer.timesteps * c) + (layer.n_out / c) * g("time_per_neuron_update_s")
+        if profile.has("time_per_received_spike_s"):
+            p_conn = min(float(layer.nnz) / max(layer.n_in * layer.n_out, 1), 1.0)
+            rows = layer.spikes_in / layer.timesteps * (1.0 - (1.0 - p_conn) ** math.ceil(layer.n_out / c))
+            busy = busy + rows * g("time_per_received_spike_s")
         t_core = np.maximum(t_core, busy)
     # a step never takes less than one synaptic operation's time (a silent network on a profile
     # without sync or update times would otherwise take no time at all)
     step = np.maximum(np.maximum(t_core + g("sync_time_per_step_s"), step_floor(workload, profile)),
                       g("time_per_synop_s"))
+    host = deployment == "host_driven" and profile.has("host_sync_per_step_s")
+    if host:
+        step = step + g("host_sync_per_step_s")
     latency = T * step
     updates = sum(l.updates for l in workload.layers)
     active = sum(min(l.active_updates, l.updates) for l in workload.layers)
@@ -182,6 +234,9 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) ->
         f"{T} timesteps per inference; a timestep lasts as long as the busiest core plus barrier sync, "
         "and at least the real-time step where the profile has one",
     ]
+    if host:
+        assumptions.append("host-driven: the host synchronises with the chip and exchanges inputs and outputs "
+                           "every timestep (host_sync_per_step_s added to each step)")
     if not profile.has("time_per_neuron_update_s"):
         assumptions.append("the profile states no time per neuron update: updates add no time")
     if not profile.has("synapses_per_core"):

@@ -146,6 +146,11 @@ _PROCESSOR = {
     "kernel_launch_s": _n("time_event", "launch + framework dispatch time of one kernel (operator) at batch 1"),
     "kernels_per_layer": _n("factor", "kernels (operators) dispatched per dense layer"),
     "host_transfer_s": _n("time_event", "host<->device copies per call", required=False, zero_ok=True),
+    "host_call_s": _n("time_event", "host-driven deployment: framework time per call (Python, graph executor, "
+                                    "feeds and fetches) added to every batch", required=False),
+    "host_call_load": _n("fraction", "host-driven deployment: fraction of (max - idle) power the device draws "
+                                     "while the framework's host code runs (CPU: the cores running it)",
+                         required=False),
     "bytes_per_weight": _i("B", "bytes per weight"),
     "bytes_per_activation": _i("B", "bytes per activation"),
     "idle_power_w": _n("power", "power of the device idle (powered, clocks gated, nothing running)"),
@@ -182,6 +187,11 @@ SCHEMA: dict[str, dict[str, FigureSpec]] = {
         "time_per_synop_s": _n("time_event", "time one core needs per synaptic operation"),
         "time_per_neuron_update_s": _n("time_event", "time one core needs per neuron update", required=False),
         "time_per_spike_s": _n("time_event", "time to emit/route one spike from a core", required=False),
+        "time_per_received_spike_s": _n("time_event", "fixed time a core spends on each spike it receives "
+                                                       "(interrupt, lookup, fetch of the synaptic row)",
+                                        required=False),
+        "host_sync_per_step_s": _n("time_event", "host-driven deployment: host synchronisation and I/O added "
+                                                  "to every timestep", required=False),
         "sync_time_per_step_s": _n("time_event", "end-of-timestep barrier synchronisation", required=False),
         "timestep_floor_s": _n("time_event", "shortest wall-clock timestep (real-time step or host I/O)",
                                required=False, zero_ok=True),

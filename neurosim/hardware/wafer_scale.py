@@ -57,7 +57,7 @@ def layer_work(workload: Workload, profile: Profile) -> list[float]:
     return [layer.work(sw, sa) for layer in workload.layers]
 
 
-def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1) -> KindCost:
+def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, deployment: str = "bare") -> KindCost:
     """Energy and latency per inference of the ANN of ``workload`` on wafer-scale ``profile`` (both modes)."""
     work = layer_work(workload, profile)
     total_work = float(sum(work))
