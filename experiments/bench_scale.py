@@ -335,9 +335,35 @@ def main(argv=None) -> int:
             print_large(big, big_ref, small)
     if args.mnist_run:
         result["mnist"] = mnist_t10k(Path(args.mnist_run), args.data_dir, out)
+    result["summary"] = summary(result)
     (out / "bench_scale.json").write_text(json.dumps(result, indent=2, default=float))
     print(f"wrote {out / 'bench_scale.json'}")
     return 0
+
+
+def summary(result: dict) -> dict:
+    """The figures experiments/targets.toml checks (section ``scale``): worst case over the sizes."""
+    out: dict = {}
+    for peer in PEERS:
+        ratios = [size["speedup_vs_peer"][peer] for size in result["sizes"].values()
+                  if peer in size["speedup_vs_peer"]]
+        if ratios:
+            out[f"min_speedup_vs_{peer}"] = min(ratios)
+    snn = [min(v for k, v in size["speedup_vs_peer"].items() if k.startswith("snntorch"))
+           for size in result["sizes"].values() if any(k.startswith("snntorch") for k in size["speedup_vs_peer"])]
+    if snn:
+        out["min_speedup_vs_fastest_snntorch"] = min(snn)
+    large = result.get("large", {})
+    if "time_s" in large:
+        out["large_peak_rss_gb"] = large["peak_rss_bytes"] / 2 ** 30
+        ref = large.get("rate_784_1024", {})
+        if "time_s" in ref:
+            out["large_rate_ratio_to_784_1024"] = (ref["synaptic_ops"] / ref["time_s"]) / (
+                large["synaptic_ops"] / large["time_s"])
+    mnist = result.get("mnist", {}).get("engines", {}).get("reference", {})
+    if "time_s" in mnist:
+        out["mnist_t10k_t64_s"] = mnist["time_s"]
+    return out
 
 
 def float32_agreement(out: Path, name: str) -> dict | None:

@@ -11,6 +11,7 @@ installed (:data:`AVAILABLE`).
   and, when asked, marks ``(s, j)`` as *received*. Work ~ synaptic events, not
   ``n_in x n_out``.
 * :func:`reach` -- only the received marks and their number.
+* :func:`add_counts` -- spike counts from the flat indices of the spikes.
 * :func:`if_update` -- integrate-and-fire: ``v += I + b``, spike if ``v > v_th``, reset and
   the flat indices of the spikes, in one pass.
 """
@@ -37,35 +38,32 @@ def _jit(fn):
 def scatter(ev_ptr, ev_idx, ev_val, indptr, indices, data, out, reached, mark):  # pragma: no cover - compiled
     """``out[s, indices[p]] += ev_val[e] * data[p]`` over events ``e`` of sample ``s``; see module doc.
 
-    ``mark``: also set ``reached[s, j] = 1`` and return how many pairs became reached.
+    ``mark``: also set ``reached[s, j] = 1`` (without a branch: count the marks afterwards).
     """
-    n_new = 0
     for s in range(ev_ptr.shape[0] - 1):
         for e in range(ev_ptr[s], ev_ptr[s + 1]):
             i = ev_idx[e]
             value = ev_val[e]
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                out[s, j] += value * data[p]
-                if mark and reached[s, j] == 0:
+            if mark:
+                for p in range(indptr[i], indptr[i + 1]):
+                    j = indices[p]
+                    out[s, j] += value * data[p]
                     reached[s, j] = 1
-                    n_new += 1
-    return n_new
+            else:
+                for p in range(indptr[i], indptr[i + 1]):
+                    out[s, indices[p]] += value * data[p]
+    return 0
 
 
 @_jit
 def reach(ev_ptr, ev_idx, indptr, indices, reached):  # pragma: no cover - compiled
-    """Set ``reached[s, j] = 1`` for every synapse ``i -> j`` of an event ``(s, i)``; count new marks."""
-    n_new = 0
+    """Set ``reached[s, j] = 1`` for every synapse ``i -> j`` of an event ``(s, i)``."""
     for s in range(ev_ptr.shape[0] - 1):
         for e in range(ev_ptr[s], ev_ptr[s + 1]):
             i = ev_idx[e]
             for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                if reached[s, j] == 0:
-                    reached[s, j] = 1
-                    n_new += 1
-    return n_new
+                reached[s, indices[p]] = 1
+    return 0
 
 
 @_jit
@@ -95,6 +93,13 @@ def if_update(v, cur, has_cur, bias, v_th, v_reset, subtract, flat_out):  # prag
     return n_spikes
 
 
+@_jit
+def add_counts(counts, flat):  # pragma: no cover - compiled
+    """``counts[f] += 1`` for every (unique) flat index ``f`` of ``flat``; ``counts`` 1-D."""
+    for f in flat:
+        counts[f] += 1
+
+
 def warm_up() -> float:
     """Load (or compile) every kernel for the argument types the engine passes; seconds taken.
 
@@ -106,14 +111,17 @@ def warm_up() -> float:
     start = time.perf_counter()
     if AVAILABLE:
         idx = np.zeros(2, dtype=np.int64)
+        idx32 = np.zeros(2, dtype=np.int32)
         ptr = np.zeros(2, dtype=np.int64)
         vals = np.zeros(2)
         out = np.zeros((1, 2))
         marks = np.zeros((1, 2), dtype=np.uint8)
-        scatter(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx, vals, out, marks, True)
-        reach(ptr, idx, np.zeros(3, dtype=np.int64), idx, marks)
+        scatter(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, out, marks, True)
+        reach(ptr, idx, np.zeros(3, dtype=np.int64), idx32, marks)
         for subtract in (True, False):
             if_update(out, out, True, vals, vals, vals, subtract, idx)
+        for dtype in (np.int8, np.int16, np.int32):
+            add_counts(np.zeros(2, dtype=dtype), idx)
     return time.perf_counter() - start
 
 

@@ -251,8 +251,11 @@ class _Message:
 
     def add_counts(self, counts: np.ndarray) -> None:
         """``counts += (values != 0)``."""
-        if self.flat is not None:
-            counts.ravel()[self.flat] += 1  # flat indices are unique
+        if self.flat is not None:  # flat indices are unique
+            if _kernels.AVAILABLE:
+                _kernels.add_counts(counts.reshape(-1), self.flat)
+            else:
+                counts.reshape(-1)[self.flat] += 1
         else:
             counts += self.nonzero
 
