@@ -383,3 +383,68 @@ def test_every_kind_has_a_cost_model_that_a_bundled_profile_runs():
     assert kinds == set(SCHEMA)
     for module in set(MODELS.values()):
         assert ".. math::" in module.__doc__
+
+
+# ----------------------------------------------------------------------------- deployments by hand
+
+def test_host_driven_gpu_adds_the_framework_call_to_every_batch(tmp_path):
+    """Host-driven: t(B) = bare t(B) + 500 us; dynamic += (250 - 50) W x 0.3 x 500 us / B; bare is unchanged."""
+    prof = write(tmp_path, TOY_GPU + fig("host_call_s", 500, "us") + fig("host_call_load", 0.3), "hostg.toml")
+    wl = Workload(model="m", layers=[WorkloadLayer("a", "linear", 64, 32), WorkloadLayer("b", "linear", 32, 64)])
+    bare = estimate(wl, prof, batch_size=8, draws=10)
+    host = estimate(wl, prof, batch_size=8, draws=10, deployment="host_driven")
+    for mode, b in (("latency", 1), ("throughput", 8)):
+        t_bare = bare.modes[mode].latency_s.median
+        assert host.modes[mode].latency_s.median == pytest.approx(t_bare + 500e-6)
+        extra = 200 * 0.3 * 500e-6 / b
+        assert host.modes[mode].energy_dynamic_j.median == pytest.approx(bare.modes[mode].energy_dynamic_j.median
+                                                                         + extra)
+        assert host.modes[mode].energy_static_j.median == pytest.approx(50 * (t_bare + 500e-6) / b)
+    assert bare.extra["deployment"] == "bare" and bare.assumptions[0].startswith("deployment: bare")
+    assert host.extra["deployment"] == "host_driven"
+
+
+def test_host_driven_neuromorphic_adds_host_sync_to_every_timestep(tmp_path):
+    """The three-neuron network (T = 4) host-driven with 250 us per step: latency = 4 x (bare step + 250 us)."""
+    prof = write(tmp_path, TOY_NEURO + fig("host_sync_per_step_s", 250, "us"), "hostn.toml")
+    bare = estimate(three_neuron_record(), prof, draws=10)
+    host = estimate(three_neuron_record(), prof, draws=10, deployment="host_driven")
+    step = bare.latency.latency_s.median / 4
+    assert host.latency.latency_s.median == pytest.approx(4 * (step + 250e-6))
+    assert host.latency.energy_dynamic_j.median == pytest.approx(bare.latency.energy_dynamic_j.median)  # no mgmt
+    assert host.latency.energy_static_j.median > 100 * bare.latency.energy_static_j.median
+
+
+def test_host_driven_without_host_figures_is_estimated_bare_and_says_so(tmp_path):
+    prof = write(tmp_path, TOY_GPU, "toyg.toml")
+    wl = Workload(model="m", layers=[WorkloadLayer("a", "linear", 64, 32)])
+    res = estimate(wl, prof, draws=10, deployment="host_driven")
+    assert res.extra["deployment"] == "bare" and "states no host-driven figures" in res.assumptions[0]
+    assert res.latency.latency_s.median == pytest.approx(estimate(wl, prof, draws=10).latency.latency_s.median)
+
+
+def test_unknown_deployment_is_refused():
+    from neurosim.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="deployment must be one of"):
+        estimate(Workload.mlp([4, 2], timesteps=1, rates=[0.0, 0.0]), "gpu_baseline", draws=10, deployment="cloud")
+
+
+def test_received_spikes_and_their_bursts_lower_the_neurons_per_core(tmp_path):
+    """1000 -> 1000 all-to-all, 0.1 ms real-time steps, 25 input spikes per step, t_rx = t_upd = 1 us, no
+    synapse or spike time: every core receives all 25 spikes; the 99.99th-percentile step has
+    25 + 3.72 x 5 = 43.6 of them, i.e. 43.6 us, leaving 56.4 us for 56 neuron updates: ceil(1000 / 56) = 18
+    cores. Without the per-spike cost 100 neurons fit (100 x 1 us) -> 10 cores."""
+    base = TOY_NEURO.replace('name = "toy"', 'name = "rx"').replace(fig("neurons_per_core", 2),
+                                                                     fig("neurons_per_core", 255))
+    base = base.replace(fig("time_per_synop_s", 1, "ns"), fig("time_per_synop_s", 1, "ps"))
+    base = base.replace(fig("time_per_spike_s", 4, "ns"), fig("time_per_spike_s", 1, "ps"))
+    base = base.replace(fig("time_per_neuron_update_s", 2, "ns"), fig("time_per_neuron_update_s", 1, "us"))
+    base += fig("real_time", "true")
+    wl = Workload.mlp([1000, 1000], timesteps=10, rates=[0.0, 0.0], dt_s=1e-4, model="rx")
+    wl.layers[0].spikes_in = 25.0 * 10
+    plain = estimate(wl, write(tmp_path, base, "plain.toml"), draws=10).extra["mapping"]["layer1"]
+    rx = estimate(wl, write(tmp_path, base + fig("time_per_received_spike_s", 1, "us"), "rx.toml"),
+                  draws=10).extra["mapping"]["layer1"]
+    assert plain == {"cores": 10, "limited_by": "events_per_real_time_step"}
+    assert rx == {"cores": 18, "limited_by": "events_per_real_time_step"}

@@ -78,3 +78,15 @@ def test_no_figure_of_the_checked_profile_cites_the_measured_paper(case):
         patterns = [re.escape(case.source.split(" ")[0].strip(",")) + r"[^;]*" + year]
     cited = [f.key for f in prof.figures.values() for p in patterns if re.search(p, f.source + " " + f.derivation)]
     assert not cited, f"{case.key}: figures {cited} cite the measured paper"
+
+
+def test_host_driven_cases_say_so_and_their_profiles_state_host_figures():
+    from neurosim.hardware import load_profile
+
+    host = [c for c in CASES if c.deployment == "host_driven"]
+    assert {c.key for c in host} >= {"loihi_kws_blouw2019", "cpu_kws_blouw2019", "gpu_kws_blouw2019"}
+    for case in host:
+        assert "host-driven" in case.provenance, case.key
+        prof = case.profile() if callable(case.profile) else load_profile(case.profile)
+        assert prof.has("host_call_s") or prof.has("host_sync_per_step_s"), case.key
+    assert all(c.deployment == "bare" for c in CASES if c.kind in ("crossbar", "wafer_scale"))

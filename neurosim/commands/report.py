@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="where to write the JSON estimates (default: beside -o FILE, else beside the first record)")
     p.add_argument("--batch-size", type=int, default=64, metavar="N",
                    help="batch of the throughput mode on GPUs and CPUs (the latency mode is batch 1; default: 64)")
+    p.add_argument("--deployment", choices=("bare", "host_driven"), default="bare",
+                   help="bare hardware, or host-driven: a framework call per batch on GPUs/CPUs and host I/O every "
+                        "timestep on neuromorphic chips, where the profile states those figures (default: bare)")
     p.add_argument("--draws", type=int, default=4000, metavar="N",
                    help="Monte-Carlo draws of the profiles' uncertain figures (default: 4000)")
     p.add_argument("--draw-seed", type=int, default=0, metavar="N",
@@ -88,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     records = [record_from_args(r, args) if is_nir_file(r) else load_record(r) for r in args.records]
     estimates = Estimates([e for rec, src in zip(records, args.records)
                            for e in estimate(rec, profiles, strict=args.strict, source=str(src),
-                                             batch_size=args.batch_size, draws=args.draws, seed=args.draw_seed)])
+                                             batch_size=args.batch_size, draws=args.draws, seed=args.draw_seed,
+                                             deployment=args.deployment)])
     label_estimates(estimates, records, args.records)  # the NeuroBench-named metrics of each record
     text = report(estimates, args.format)
     json_path = Path(args.json) if args.json else default_json_path(args.records, args.output, args.format)
