@@ -505,7 +505,9 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
     except ValidationError as exc:
         raise NetworkFileError(f"{origin}: node {name!r} ({t}): {exc}") from None
     for attr, value in vars(node).items():  # also the parameters this reading does not use (v_reset of 'subtract')
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and not np.isfinite(value).all():
+        if attr in ("metadata", "input_type", "output_type") or value is None:
+            continue
+        if not np.isfinite(_real(value, origin, name, attr)).all():
             raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} contains NaN or infinite values")
     return layer
 

@@ -60,6 +60,8 @@ def json_defects(draw):
             value = "text"
         if key == "dt_s" and value is True:
             value = "fast"
+        if key in ("backend", "backend_version") and isinstance(value, str) and 0 < len(value) <= 1000:
+            value = 12  # any name is a backend's name: a number is not
         return how, key, value
     if how == "layer_remove":
         return how, draw(st.integers(0, 2)), draw(st.sampled_from(LAYER_FIELDS))
