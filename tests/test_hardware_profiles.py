@@ -304,3 +304,27 @@ def test_report_tables_show_both_modes_dynamic_static_and_savings():
     reading = hardware_readings(rows)[0]
     assert reading["profile"] == "spinnaker2" and "One inference alone" in reading["reading"]
     assert set(reading["savings"]) == {"latency", "throughput"}
+
+
+def test_cli_report_states_the_deployment_and_runs_host_driven(tmp_path, capsys):
+    """Bare by default, said in the text report; --deployment host_driven lengthens Loihi's latency by
+    T x the host time per step (the same draws), and a profile without host figures stays bare."""
+    stem = tmp_path / "act"
+    tiny_record().save(stem)
+    assert main(["report", str(stem), "-p", "loihi", "-p", "pcm_crossbar", "--draws", "200",
+                 "--json", str(tmp_path / "bare.json")]) == 0
+    assert "Deployment: bare" in capsys.readouterr().out
+    assert main(["report", str(stem), "-p", "loihi", "-p", "pcm_crossbar", "--draws", "200",
+                 "--deployment", "host_driven", "--json", str(tmp_path / "host.json")]) == 0
+    assert "Deployment: bare, host_driven" in capsys.readouterr().out
+    bare = json.loads((tmp_path / "bare.json").read_text())
+    host = json.loads((tmp_path / "host.json").read_text())
+    assert [e["extra"]["deployment"] for e in host] == ["host_driven", "bare"]
+    T = bare[0]["timesteps"]
+    step_host = load_profile("loihi").fig("host_sync_per_step_s").typical
+    gained = host[0]["modes"]["latency"]["latency_s"]["median"] - bare[0]["modes"]["latency"]["latency_s"]["median"]
+    assert gained == pytest.approx(T * step_host, rel=0.25)  # medians of sums, lognormal host time
+    assert host[1]["modes"]["latency"] == bare[1]["modes"]["latency"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(stem), "-p", "loihi", "--deployment", "cloud"])
+    assert exit_.value.code == 2

@@ -176,6 +176,9 @@ def _aligned(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
 def format_text(estimates: list[Any]) -> str:
     est = plain(estimates)
     out = [_header(est)]
+    deployments = sorted({(e.get("extra") or {}).get("deployment", "bare") for e in est})
+    out.append("Deployment: " + ", ".join(deployments) + " (bare: the hardware alone, inputs already on the "
+               "device; host_driven: a framework call per batch or host I/O every timestep)")
     for mode in ("latency", "throughput"):
         out += ["", MODE_TITLES[mode] + ":"] + _aligned(COLUMNS, mode_rows(est, mode))
     sv = savings_rows(est)
