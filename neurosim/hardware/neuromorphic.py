@@ -21,7 +21,11 @@ cores: neurons per core, synaptic memory per core (when the profile states it) a
 real-time system (``real_time``: a step lasts the network's dt, SpiNNaker; else
 ``timestep_floor_s`` > 0), the synaptic events a core can
 process within one real-time step (sPyNNaker lowers the neurons per core until a core's
-load fits its timer tick). Chips ``= ceil(sum_l C_l / cores_per_chip)``, boards
+load fits its timer tick). Where the profile states a time per received spike
+(``time_per_received_spike_s``), the real-time limit is instead the largest number of neurons
+``n`` per core whose busiest step fits the real-time step, ``C_l = ceil(n_l / n)`` (see
+:func:`core_load`: received spikes at their 99.99th Poisson percentile). Chips
+``= ceil(sum_l C_l / cores_per_chip)``, boards
 ``= ceil(chips / chips_per_board)`` where the board is the unit of deployment. The mapping
 uses the figures' typical values, so resources are the same in every draw.
 
@@ -36,8 +40,9 @@ synchronisation, and never less than the real-time step:
        + s_l\,t_\mathrm{spike}}{T_l\,C_l} + \frac{n_l}{C_l}\,t_\mathrm{upd}\Big]
        + t_\mathrm{sync},\; t_\mathrm{floor}\Big)
 
-The record holds totals, not per-step counts, so a core's load is its mean per step (bursts
-are not modelled: a lower bound on the busiest step).
+The record holds totals, not per-step counts, so a core's load is its mean per step (plus
+``r t_rx`` for the spikes it receives, where the profile states ``t_rx``); the mapping's burst
+margin applies only to profiles with a time per received spike.
 
 Energy per inference
 --------------------
@@ -230,7 +235,8 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
         "the spiking network runs as simulated: the record's spikes, synaptic operations and neuron updates are the work",
         "input neurons are off-core spike sources; their spikes are charged as routed messages, not as neuron updates",
         "cores per layer: neurons per core, synaptic memory per core and (real-time systems) synaptic events per "
-        "real-time step, whichever needs most; a core's load is its mean per timestep (no per-step counts)",
+        "real-time step, whichever needs most; a core's load is its mean per timestep (no per-step counts), "
+        "with received spikes at their 99.99th Poisson percentile where the profile states a time per received spike",
         f"{T} timesteps per inference; a timestep lasts as long as the busiest core plus barrier sync, "
         "and at least the real-time step where the profile has one",
     ]
