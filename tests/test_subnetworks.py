@@ -198,3 +198,23 @@ def test_drawings_and_nearest_class_by_hand():
     assert out == pytest.approx(sig([[2.0, -1.0], [0.0, 2.0], [0.0, -1.0]]))
     means = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     assert nearest_class(means[[2, 0, 1]] * 0.5 + 0.1, means).tolist() == [2, 0, 1]
+
+
+def test_gallery_row_of_an_empty_subnetwork_says_why():
+    from neurosim.reporting import figures as F
+    from neurosim.reporting import subnetwork_figures as S
+
+    rng = np.random.default_rng(0)
+    members = {0: [3, 1], 1: []}
+    rf = S.subnetwork_gallery(members, {0: rng.random(64), 1: rng.random(64)}, {0: rng.random(64), 1: rng.random(64)},
+                              rng.normal(size=(5, 64)), {0: np.arange(5.0), 1: np.zeros(5)}, (8, 8),
+                              empty={1: "no unit's d' exceeds 0.30 (largest 0.12)"}, threshold=0.3, recognised=1)
+    try:
+        assert F.check_figure(rf) == []
+        assert "sizes 0: 2, 1: 0" in rf.caption and "Empty: 1 (no unit's d' exceeds 0.30 (largest 0.12))" in rf.caption
+        texts = [t.get_text() for ax in rf.fig.axes for t in ax.texts]
+        assert any("no unit's d' exceeds" in t for t in texts)  # drawn in the row instead of a picture
+        assert [ax.get_title() for ax in rf.fig.axes if ax.get_visible() and ax.get_title().startswith("#")] == [
+            "#3 d′=3.0", "#1 d′=1.0"]  # only the digit's own units, most selective first
+    finally:
+        rf.close()
