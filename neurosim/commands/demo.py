@@ -36,7 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
                    help="digits: the embedded 8x8 digits (default); mnist: 28x28 IDX files in --data-dir")
-    p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the MNIST IDX files (raw or gzipped)")
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="folder of the MNIST IDX files, raw or gzipped (default: none; needed with --dataset mnist)")
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="held-out test digits to simulate (default: the whole test split, 359 digits)")
     p.add_argument("--timesteps", type=int, default=defaults.TIMESTEPS, metavar="T",
