@@ -11,7 +11,8 @@ models miss stays in the list with ``expected='miss'`` and the reason.
 :func:`evaluate` runs one case; ``python experiments/validation_table.py`` prints the table of
 ``docs/hardware.md``. Devices measured in a paper but not bundled as profiles (a Quadro
 K4000, a Xeon E5-2630, a Jetson TX1) are described here from their datasheets, with the same
-estimated dispatch and load figures as the bundled GPU/CPU profiles of their class.
+estimated dispatch and load figures as the bundled GPU/CPU profiles of their class and the
+host-driven figures (framework time per call, power while it runs) of their class.
 """
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ class Case:
     synaptic event) or 'op' (energy per operation, from TOPS/W: 1 MAC = 2 ops); ``measured``:
     joules per ``per``. ``scope``: the estimate's energy components the measurement covers
     (``None``: all of the chosen quantity). ``variant``: figures set for this case (the
-    measured chip's published architecture, not fitted values), SI units.
+    measured chip's published architecture, not fitted values), SI units. ``deployment``: how
+    the measurement was taken, ``'bare'`` or ``'host_driven'`` (a framework call per inference, or
+    host I/O every timestep; see :func:`neurosim.hardware.estimate.estimate`).
     """
 
     key: str
