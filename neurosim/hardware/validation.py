@@ -397,7 +397,8 @@ CASES: tuple[Case, ...] = (
          "dynamic energy per inference 29.8 mJ (22.86 W board dynamic power at 770.4 inferences/s)", BLOUW,
          KWS_TEXT, "datasheet figures (NVIDIA); idle power, dispatch time and load are estimates shared with the "
                    "bundled GPU profile; per-call framework time an estimate from TensorFlow measurements on other "
-                   "GPUs; power while waiting on the host from Vadari 2026 (CUDA context); nothing from Blouw et al.; run host-driven (one framework call per inference)",
+                   "GPUs; power while waiting on the host from Vadari 2026 (CUDA context); nothing from Blouw et al.; "
+                   "run host-driven (one framework call per inference)",
          expected="miss", reason="host-driven, 0.26x: the time per call comes out 0.6 ms against 1.3 ms measured, "
                                  "and the dynamic power (13 W, the CUDA-context power of newer boards scaled to "
                                  "this one while it waits on the host) is about half the 23 W measured",
