@@ -51,6 +51,9 @@ def register(subparsers) -> None:
     p.add_argument("--live-port", type=int, default=8765, metavar="PORT",
                    help="port of the live view (default 8765; 0 picks a free one)")
     p.add_argument("--quiet", action="store_true", help="no training progress bar (default: show it)")
+    p.add_argument("--sweep", metavar="DIR", default=None,
+                   help="add the figures of a finished `neurosim sweep --out DIR` to the hardware section "
+                        "(default: none)")
     p.set_defaults(func=run)
 
 
@@ -67,9 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from neurosim.commands.train import check_out_dir
 
     check_out_dir(args.out)
+    from pathlib import Path
+
+    if args.sweep is not None and not (Path(args.sweep) / "sweep.json").is_file():
+        raise ValidationError(f"{args.sweep}: --sweep is not a finished sweep folder (no sweep.json inside)")
     ctx = run_demo(args.out, epochs=args.epochs, hidden=args.hidden, seed=args.seed, samples=args.samples,
                    timesteps=args.timesteps, cross_check_samples=args.cross_check_samples,
                    cross_check_timesteps=args.timesteps, run=args.run, progress=not args.quiet,
-                   live_port=args.live_port if args.live else None, dataset=args.dataset, data_dir=args.data_dir)
+                   live_port=args.live_port if args.live else None, dataset=args.dataset, data_dir=args.data_dir,
+                   sweep_dir=args.sweep)
     print(demo_summary_text(ctx))
     return 0 if ctx.ok("report") else 1

@@ -91,7 +91,7 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
              cross_check_timesteps: int = defaults.TIMESTEPS, seed: int = 0, profiles: Sequence[str] | str = "all",
              run: str | Path | None = None, progress: bool = False, live_port: int | None = None,
              on_epoch: Callable | None = None, say: Callable[[str], None] = print, dataset: str = "digits",
-             data_dir: str | Path | None = None) -> DemoContext:
+             data_dir: str | Path | None = None, sweep_dir: str | Path | None = None) -> DemoContext:
     """Run the whole pipeline into ``out`` and write the report; return the context.
 
     Parameters
@@ -122,13 +122,16 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
     dataset, data_dir : optional
         'digits' (embedded) or 'mnist' with the folder of its IDX files; MNIST trains with
         :data:`MNIST_TRAINING` unless ``epochs`` is given.
+    sweep_dir : path, optional
+        A finished ``neurosim sweep`` folder: its figures join the hardware section.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     ctx = DemoContext(out, dict(epochs=epochs, hidden=hidden, samples=samples, timesteps=timesteps,
                                 sweep=list(sweep), cross_check_samples=cross_check_samples,
-                                cross_check_timesteps=cross_check_timesteps, seed=seed, dataset=dataset),
+                                cross_check_timesteps=cross_check_timesteps, seed=seed, dataset=dataset,
+                                **({"sweep_dir": str(sweep_dir)} if sweep_dir is not None else {})),
                       dataset=dataset, data_dir=Path(data_dir) if data_dir is not None else None)
     stage = _StageRunner(ctx, say)
     run_dir = Path(run) if run is not None else out / "train"

@@ -86,6 +86,10 @@ def build_figures(ctx: DemoContext) -> tuple[list[F.ReportFigure], dict[str, Any
     if rows:
         figs.append(F.energy_latency(rows))
         numbers["hardware"] = [{k: v for k, v in r.items() if k != "raw"} for r in rows]
+    if ctx.options.get("sweep_dir"):  # neurosim demo --sweep DIR: the sparsity frontier's figures
+        from neurosim.sweep.figures import report_figures
+
+        figs.extend(report_figures(ctx.options["sweep_dir"]))
     return figs, numbers
 
 

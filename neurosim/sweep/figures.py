@@ -6,7 +6,8 @@
 * :func:`saving_heatmaps`: per target, ``E_dense / E_point`` over the grid (weight sparsity x
   activity target) on a log colour scale, with the break-even contour ``E_point = E_dense``;
 * :func:`break_even_plot`: per neuromorphic target, the saving vs events per synapse (synaptic
-  operations / nonzero synapses per inference), the break-even line at 1 and the fitted crossing.
+  operations per inference / synapses of the dense network, which does one MAC per synapse),
+  the break-even line at 1 and the fitted crossing.
 
 Every function returns a :class:`matplotlib.figure.Figure`; :func:`write_figures` saves them all.
 """
@@ -42,11 +43,12 @@ def _title(group: tuple[str, str, int | None]) -> str:
     return f"{profile} ({what})"
 
 
-def _panels(n: int, width: float = 3.6, height: float = 3.0):
+def _panels(n: int, width: float = 3.6, height: float = 3.0, constrained: bool = False):
     plt = _plt()
     cols = min(4, max(n, 1))
     rows = math.ceil(max(n, 1) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                             layout="constrained" if constrained else None)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat)
@@ -80,12 +82,29 @@ def _legend(fig, rows: list[dict[str, Any]]) -> None:
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 7), fontsize=8, frameon=False)
 
 
+def _log_axis(ax, values: list[float], axis: str = "x") -> None:
+    """Log scale when the values span a decade or more, else linear in scientific notation."""
+    v = [x for x in values if x and x > 0]
+    log = bool(v) and max(v) / min(v) >= 10
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log" if log else "linear")
+    if not log:
+        ax.ticklabel_format(axis=axis, style="sci", scilimits=(0, 0))
+
+
+def _dense_for(rows: list[dict[str, Any]], group: tuple[str, str, int | None], mode: str) -> list[dict[str, Any]]:
+    """The dense ANN's row on the panel's target and mode (in the code it runs there)."""
+    found = [r for r in rows if r["model"] == "dense" and r.get("profile") == group[0] and r.get("mode") == mode]
+    same = [r for r in found if r["coding"] == group[1] and r["timesteps"] == group[2]]
+    return same or found[:1]
+
+
 def mse_vs_energy(rows: list[dict[str, Any]], mode: str = "latency"):
-    """MSE vs energy per inference (log), one panel per (target, code); Pareto front as a line."""
+    """MSE vs energy per inference, one panel per (target, code); Pareto front as a line."""
     groups = frontier_groups([r for r in rows if r.get("mode") == mode])
     fig, axes = _panels(len(groups))
     colors, markers = _style(rows)
     for ax, (group, rs) in zip(axes, sorted(groups.items(), key=lambda kv: str(kv[0]))):
+        rs = [r for r in rs if r["model"] == "sparse"] + _dense_for(rows, group, mode)
         sparse = [r for r in rs if r["model"] == "sparse"]
         for r in sparse:
             ax.scatter(r["energy_j"], r["mse"], color=colors[r["weight_sparsity"]],
@@ -98,7 +117,7 @@ def mse_vs_energy(rows: list[dict[str, Any]], mode: str = "latency"):
             m = np.array([r["mse"] for r in sparse] + [r["mse"] for r in rs if r["model"] == "dense"])
             f = pareto_front(e, m)
             ax.plot(e[f], m[f], "k-", lw=1, zorder=2)
-        ax.set_xscale("log")
+        _log_axis(ax, [r["energy_j"] for r in rs])
         ax.set_yscale("log")
         ax.set_title(_title(group), fontsize=9)
         ax.set_xlabel("energy per inference (J)", fontsize=8)
@@ -153,7 +172,7 @@ def saving_heatmaps(rows: list[dict[str, Any]], mode: str = "latency"):
 
     groups = frontier_groups([r for r in rows if r.get("mode") == mode])
     ws, act = _grid_values(rows)
-    fig, axes = _panels(len(groups), 3.4, 3.0)
+    fig, axes = _panels(len(groups), 3.6, 3.4, constrained=True)
     span = 1.0
     grids = {}
     for group, rs in groups.items():
@@ -199,18 +218,18 @@ def break_even_plot(rows: list[dict[str, Any]], mode: str = "latency"):
     for ax, (group, rs) in zip(axes, sorted(groups.items(), key=lambda kv: str(kv[0]))):
         for r in rs:
             if r["model"] == "sparse" and r.get("saving_vs_dense"):
-                ax.scatter(r["events_per_synapse"], r["saving_vs_dense"], color=colors[r["weight_sparsity"]],
+                ax.scatter(r["events_per_dense_synapse"], r["saving_vs_dense"], color=colors[r["weight_sparsity"]],
                            marker=markers[r["activity_target"]], s=28, linewidths=0)
         ax.axhline(1.0, color="k", lw=1)
+        _log_axis(ax, [r["saving_vs_dense"] for r in rs if r.get("saving_vs_dense")] + [1.0], "y")
         ax.axvspan(1.0, 2.0, color="0.85", zorder=0, label="1-2 events/synapse")
         b = crossings.get(group)
         if b and b["events_per_synapse_at_break_even"]:
             ax.axvline(b["events_per_synapse_at_break_even"], color="C3", ls="--", lw=1,
                        label=f"fitted break-even {b['events_per_synapse_at_break_even']:.2g}")
         ax.set_xscale("log")
-        ax.set_yscale("log")
         ax.set_title(_title(group), fontsize=9)
-        ax.set_xlabel("synaptic events per nonzero synapse per inference", fontsize=8)
+        ax.set_xlabel("synaptic events per dense-network synapse per inference", fontsize=8)
         ax.set_ylabel("E dense ANN / E point", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
@@ -241,3 +260,23 @@ def write_figures(rows: list[dict[str, Any]], folder: str | Path, dpi: int = 90)
     """Save :func:`figure_set` as PNG files in ``folder``; return stem -> path."""
     folder = Path(folder)
     return {stem: write_atomic(folder / f"{stem}.png", png_bytes(fig, dpi)) for stem, fig in figure_set(rows).items()}
+
+
+def report_figures(sweep_dir: str | Path) -> list[Any]:
+    """The sweep's figures as demo-report figures (``neurosim demo --sweep DIR``), hardware section.
+
+    Raises :class:`~neurosim.errors.NeurosimError` when ``sweep_dir`` holds no finished sweep.
+    """
+    from neurosim.reporting.figures import ReportFigure
+    from neurosim.sweep import sweep_figures
+    from neurosim.sweep.page import CAPTIONS
+
+    titles = {"mse_vs_synops": "Sweep: MSE vs work per inference",
+              "mse_vs_energy_latency": "Sweep: MSE vs energy per inference (latency mode)",
+              "mse_vs_energy_throughput": "Sweep: MSE vs energy per inference (throughput mode)",
+              "saving_heatmap_latency": "Sweep: energy saved vs the dense ANN (latency mode)",
+              "saving_heatmap_throughput": "Sweep: energy saved vs the dense ANN (throughput mode)",
+              "break_even_latency": "Sweep: break-even vs events per synapse (latency mode)",
+              "break_even_throughput": "Sweep: break-even vs events per synapse (throughput mode)"}
+    return [ReportFigure(f"sweep_{stem}", titles.get(stem, stem), CAPTIONS.get(stem, stem), fig, section="hardware")
+            for stem, fig in sweep_figures(sweep_dir).items()]

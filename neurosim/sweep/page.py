@@ -47,7 +47,7 @@ CAPTIONS = {
     "saving_heatmap_latency": "Energy of the dense ANN on the same target divided by the point's, over the grid "
                               "(latency mode). Blue: the point saves; red: it costs more; black line: break-even.",
     "saving_heatmap_throughput": "The same in throughput mode.",
-    "break_even_latency": "Neuromorphic targets: saving vs synaptic events per nonzero synapse per inference "
+    "break_even_latency": "Neuromorphic targets: saving vs synaptic events per inference per synapse of the dense network "
                           "(latency mode). Grey band: 1-2 events per synapse; dashed: the fitted crossing of 1.",
     "break_even_throughput": "The same in throughput mode.",
 }

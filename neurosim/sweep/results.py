@@ -14,8 +14,10 @@ Columns (SI units; energies per inference in joules, latencies in seconds):
 ``mse``
     reconstruction MSE of what runs there (the spiking network's for ``snn`` rows).
 ``synaptic_ops_per_inference, spikes_per_inference, nonzero_synapses, events_per_synapse``
-    of the simulated run; ``events_per_synapse = synaptic ops / nonzero synapses`` is the
-    "spikes per synapse" of published SNN-vs-ANN analyses.
+    of the simulated run; ``events_per_synapse = synaptic ops / nonzero synapses`` of the point's
+    own network; ``events_per_dense_synapse = synaptic ops / synapses of the dense network``:
+    the "spikes per synapse" of published SNN-vs-ANN analyses, measured against the network
+    the point is compared with (the dense ANN does one MAC per dense synapse).
 ``energy_j, energy_j_p10, energy_j_p90, energy_dynamic_j, energy_static_j, latency_s,
 latency_s_p10, latency_s_p90, inferences_per_s, fits``
     the estimate: medians and 10-90 % intervals over the profile's uncertain figures.
@@ -41,7 +43,7 @@ from neurosim.fileio import write_atomic, write_json
 COLUMNS = ("point", "model", "status", "error", "weight_sparsity", "activity_target", "weight_density",
            "activation_density", "ann_mse", "macs_per_inference", "profile", "kind", "runs", "coding",
            "timesteps", "mode", "mse", "synaptic_ops_per_inference", "spikes_per_inference", "nonzero_synapses",
-           "events_per_synapse", "energy_j", "energy_j_p10", "energy_j_p90", "energy_dynamic_j",
+           "events_per_synapse", "events_per_dense_synapse", "energy_j", "energy_j_p10", "energy_j_p90", "energy_dynamic_j",
            "energy_static_j", "latency_s", "latency_s_p10", "latency_s_p90", "inferences_per_s", "fits",
            "dense_energy_j", "saving_vs_dense", "train_s", "total_s")
 
@@ -91,6 +93,7 @@ def tidy_rows(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
             r["dense_coding"] = r["coding"]
             dense[_dense_key(r)] = r["energy_j"]
     codings = {r["profile"]: r["coding"] for r in rows if r["model"] == "dense" and r.get("profile")}
+    dense_synapses = next((r["nonzero_synapses"] for r in rows if r["model"] == "dense" and r.get("profile")), None)
     for r in rows:
         if not r.get("profile"):
             continue
@@ -98,6 +101,8 @@ def tidy_rows(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ref = dense.get(_dense_key(r))
         r["dense_energy_j"] = ref
         r["saving_vs_dense"] = ref / r["energy_j"] if ref is not None and r["energy_j"] > 0 else None
+        r["events_per_dense_synapse"] = (r["synaptic_ops_per_inference"] / dense_synapses
+                                         if dense_synapses else None)
     for r in rows:
         r.pop("dense_coding", None)
     order = {p["point"]["key"]: i for i, p in enumerate(points)}
@@ -152,10 +157,11 @@ def pareto_front(energy: np.ndarray, mse: np.ndarray) -> np.ndarray:
 def break_even(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (profile, coding, T, mode): where the sparse points stop beating the dense ANN.
 
-    ``events_per_synapse_at_break_even`` is where a straight line through
-    ``log saving`` vs ``log events_per_synapse`` over the sparse points crosses 1 (None when
-    the fit has no crossing or fewer than 3 points); ``winning`` / ``losing`` count the points
-    with saving above / below 1, and ``best`` is the point with the largest saving.
+    ``events_per_synapse_at_break_even``: sorted by ``events_per_dense_synapse``, every pair of
+    neighbouring sparse points where the saving crosses 1 gives a crossing by straight-line
+    interpolation of ``log saving`` against ``log events``; the median of these crossings (None
+    when no pair crosses). ``winning`` / ``losing`` count the points with saving above / below 1,
+    and ``best`` is the point with the largest saving.
     """
     out = []
     groups: dict[tuple, list[dict[str, Any]]] = {}
@@ -164,13 +170,16 @@ def break_even(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             groups.setdefault((r["profile"], r["coding"], r["timesteps"], r["mode"]), []).append(r)
     for (profile, coding, t, mode), rs in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
         s = np.array([r["saving_vs_dense"] for r in rs])
-        eps = np.array([r["events_per_synapse"] for r in rs])
+        eps = np.array([r["events_per_dense_synapse"] or 0.0 for r in rs])
         cross = None
         ok = (eps > 0) & (s > 0)
-        if ok.sum() >= 3 and np.ptp(np.log10(eps[ok])) > 0:
-            slope, icpt = np.polyfit(np.log10(eps[ok]), np.log10(s[ok]), 1)
-            if slope < 0:
-                cross = float(10 ** (-icpt / slope))
+        le, ls = np.log10(eps[ok]), np.log10(s[ok])
+        order = np.argsort(le, kind="stable")
+        le, ls = le[order], ls[order]
+        found = [le[i] + (le[i + 1] - le[i]) * ls[i] / (ls[i] - ls[i + 1])
+                 for i in range(len(le) - 1) if ls[i] * ls[i + 1] < 0 and le[i + 1] > le[i]]
+        if found:
+            cross = float(10 ** np.median(found))
         best = rs[int(np.argmax(s))]
         out.append({"profile": profile, "coding": coding, "timesteps": t, "mode": mode,
                     "winning": int((s > 1).sum()), "losing": int((s < 1).sum()),
