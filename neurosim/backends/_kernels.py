@@ -94,6 +94,52 @@ def if_update(v, cur, has_cur, bias, v_th, v_reset, subtract, flat_out):  # prag
 
 
 @_jit
+def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_input, v, bias, v_th, v_reset,
+                      subtract, flat_out, cur_row, marks_row):  # pragma: no cover - compiled
+    """:func:`scatter` then :func:`if_update`, one sample at a time (its row stays in cache).
+
+    Same arithmetic as the two kernels in turn: ``cur`` summed from 0 in event order, then
+    ``v += cur + bias``. Returns ``(spikes, active)``: the number of spikes (flat indices in
+    ``flat_out``) and of neuron updates that received a message or spiked (a fully connected
+    layer: every neuron with a synapse receives when its sample carries any message).
+    """
+    n_samples, n = v.shape
+    n_spikes = 0
+    n_active = 0
+    for s in range(n_samples):
+        start, stop = ev_ptr[s], ev_ptr[s + 1]
+        got = stop > start
+        for j in range(n):
+            cur_row[j] = 0.0
+            marks_row[j] = 0
+        for e in range(start, stop):
+            i = ev_idx[e]
+            value = ev_val[e]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                cur_row[j] += value * data[p]
+                marks_row[j] = 1
+        for j in range(n):
+            x = v[s, j] + (cur_row[j] + bias[j])
+            spiked = x > v_th[j]
+            if spiked:
+                if subtract:
+                    x = x - v_th[j]
+                else:
+                    x = v_reset[j]
+                flat_out[n_spikes] = s * n + j
+                n_spikes += 1
+            v[s, j] = x
+            if full:
+                received = got and has_input[j] != 0
+            else:
+                received = marks_row[j] != 0
+            if received or spiked:
+                n_active += 1
+    return n_spikes, n_active
+
+
+@_jit
 def add_counts(counts, flat):  # pragma: no cover - compiled
     """``counts[f] += 1`` for every (unique) flat index ``f`` of ``flat``; ``counts`` 1-D."""
     for f in flat:
@@ -120,6 +166,9 @@ def warm_up() -> float:
         reach(ptr, idx, np.zeros(3, dtype=np.int64), idx32, marks)
         for subtract in (True, False):
             if_update(out, out, True, vals, vals, vals, subtract, idx)
+        for full in (True, False):
+            scatter_if_update(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, full, marks[0], out, vals,
+                              vals, vals, True, idx, vals.copy(), marks[0].copy())
         for dtype in (np.int8, np.int16, np.int32):
             add_counts(np.zeros(2, dtype=dtype), idx)
     return time.perf_counter() - start

@@ -63,6 +63,8 @@ SCATTER_FILL_COST = 1.0
 #: received sets as packed bits: per 64-neuron word OR-ed per message
 BITS_COST = 7.0
 _NO_MARKS = np.zeros((1, 1), dtype=np.uint8)
+#: integrate-and-fire layers scatter their input and update in one compiled pass per sample
+FUSED_IF = True
 
 
 def available() -> str | None:
@@ -675,13 +677,33 @@ class _IF(_Threshold):
             self.bias_1d = np.array(np.broadcast_to(self.bias[0], (self.shape[1],)), dtype=np.float64)
             self.v_th_1d = np.array(np.broadcast_to(self.v_th[0], (self.shape[1],)), dtype=np.float64)
             self.v_reset_1d = np.array(np.broadcast_to(self.v_reset[0], (self.shape[1],)), dtype=np.float64)
+            self.has_input_u8 = self.syn.has_input.astype(np.uint8)
+            self.cur_row = np.zeros(self.shape[1])
+            self.marks_row = np.zeros(self.shape[1], dtype=np.uint8)
 
     def step(self, msg):
         if not self.fused:
             cur, rec = self.current(msg)
             self.v += cur
             return self.fire(rec)
-        cur, rec = self.syn.receive(msg)
+        syn = self.syn
+        if (FUSED_IF and msg is not None and msg.nnz and not msg.constant
+                and (syn.mode == "scatter" or syn._scatter_is_cheaper(msg, True))):
+            # scatter and update fused, sample by sample
+            syn.stats["scatter"] += 1
+            flat_in, values = (msg.flat, np.ones(msg.flat.size)) if msg.flat is not None else \
+                (np.flatnonzero(msg.nonzero), None)
+            if values is None:
+                values = msg.values.ravel()[flat_in]
+            ptr, idx, val = _kernels.event_lists(flat_in, values, self.shape[0], syn.n_in)
+            n_spikes, n_active = _kernels.scatter_if_update(
+                ptr, idx, val, syn.t_indptr, syn.t_indices, syn.t_data, syn.full, self.has_input_u8, self.v,
+                self.bias_1d, self.v_th_1d, self.v_reset_1d, self.subtract, self.flat_buf, self.cur_row,
+                self.marks_row)
+            if not n_spikes:
+                return None, int(n_active)
+            return _Message(None, shape=self.shape, flat=self.flat_buf[:n_spikes].copy()), int(n_active)
+        cur, rec = syn.receive(msg)
         n_spikes = _kernels.if_update(self.v, self.v if cur is None else cur, cur is not None, self.bias_1d,
                                       self.v_th_1d, self.v_reset_1d, self.subtract, self.flat_buf)
         flat = self.flat_buf[:n_spikes].copy()
