@@ -23,7 +23,13 @@ algorithm (up to the order of floating-point additions in the readout):
   ``sigma_delta`` layer that neither received nor emitted at the previous step is at a fixed
   point and is skipped.
 * **Absent synapses.** With few messages and sparse weights, CSR messages x CSR weights (work
-  ~ messages x fan-out). A cost model picks the cheapest of the three per step (``sparse``).
+  ~ messages x fan-out), or the compiled scatter of :mod:`neurosim.backends._kernels`
+  (``out[s, j] += m[s, i] W[j, i]`` over the synapses of the neurons that emitted only, with
+  scipy's order of additions; fused with the update of an ``if`` layer, one sample at a
+  time). A cost model picks the cheapest per layer and step (``sparse``).
+* **Bounded memory, every core.** Samples stream through in chunks sized by a memory budget,
+  several chunks at once on a thread pool (:mod:`neurosim.backends.chunking`); the weights
+  and their sparse forms are built once per run and shared by the chunks.
 * **Active-update counting** uses each presynaptic neuron's fan-out set as packed bits: the
   neurons reached in a sample are the OR of the sets of the neurons that spiked (work ~
   messages x n_out / 64); O(N) for a fully connected layer.
