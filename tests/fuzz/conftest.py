@@ -32,8 +32,9 @@ def pytest_terminal_summary(terminalreporter):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     terminalreporter.write_line(f"peak resident memory of the test process: {peak:.0f} MiB")
     for loader, s in sorted(STATS.items()):
-        terminalreporter.write_line(f"{loader}: {int(s['inputs'])} bad inputs refused, largest memory growth "
-                                    f"{s['max_rss_growth_bytes'] / 2**20:.1f} MiB")
+        growth = "" if loader.startswith("CLI ") else \
+            f", largest memory growth {s['max_rss_growth_bytes'] / 2**20:.1f} MiB"
+        terminalreporter.write_line(f"{loader}: {int(s['inputs'])} bad inputs refused{growth}")
     out = os.environ.get("NEUROSIM_FUZZ_FIGURES")
     if out:  # a JSON file of the figures, for experiments/targets.py (section input_validation)
         from neurosim.fileio import write_json
