@@ -9,8 +9,9 @@ Per layer (see :mod:`neurosim.network` for the exact counting rules):
 
 * ``window`` int: ``T_l = T - l``, the steps layer ``l`` is enabled (the record's
   ``timesteps`` is ``T``). Records written before this name hold it as ``timesteps``.
-* ``spike_counts`` (N, n) int64: spikes (any nonzero message, binary or graded) per sample
-  and neuron; zeros for non-spiking layers.
+* ``spike_counts`` (N, n) integers, in the smallest signed type that holds ``T`` (int8 for
+  T <= 127): spikes (any nonzero message, binary or graded) per sample and neuron; zeros for
+  non-spiking layers.
 * ``synaptic_ops`` int: total over all samples of spikes x nonzero outgoing synapses.
 * ``neuron_updates`` int: total neuron-steps simulated (N x n x T_l).
 * ``active_neuron_updates`` int: neuron-steps with a nonzero input message or a spike.
