@@ -259,3 +259,35 @@ def test_the_demo_report_takes_the_sweep_figures(serial_sweep, tmp_path, capsys)
     assert main(["demo", "--sweep", str(tmp_path), "--out", str(tmp_path / "demo")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--sweep is not a finished sweep folder" in err
+
+
+@pytest.mark.browser
+def test_the_sweep_page_loads_in_chromium(serial_sweep, tmp_path):
+    """Headless Chromium: every figure decodes, nothing is fetched, the console stays clean."""
+    import shutil
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("NEUROSIM_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).is_file():
+        pytest.skip(f"{chromium} not installed (`make test` installs Debian's chromium)")
+    out = tmp_path / "copy"
+    shutil.copytree(serial_sweep[0], out)
+    write_outputs(out)
+    messages, requests = [], []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda msg: messages.append((msg.type, msg.text)))
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto((out / "sweep.html").as_uri(), wait_until="load")
+            images = page.evaluate("() => Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+            rows = page.evaluate("() => document.querySelectorAll('table tr').length")
+        finally:
+            browser.close()
+    assert len(images) == 7 and all(done and width > 300 for done, width in images)
+    assert [m for m in messages if m[0] in ("error", "warning")] == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    # one header row and one row per (target, code, mode): loihi rate, loihi2 graded and rate, gpu; 2 modes
+    assert rows == 1 + 4 * 2
