@@ -167,7 +167,6 @@ def mse_vs_synops(rows: list[dict[str, Any]]):
 
 def saving_heatmaps(rows: list[dict[str, Any]], mode: str = "latency"):
     """Per (target, code): ``E_dense / E_point`` over the grid; the black line is break-even."""
-    plt = _plt()
     from matplotlib.colors import TwoSlopeNorm
 
     groups = frontier_groups([r for r in rows if r.get("mode") == mode])

@@ -280,7 +280,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, workers: int | None = Non
     if not todo:
         prog.show(0, "nothing to run")
     elif serial:
-        for i, p in enumerate(todo):
+        for p in todo:
             prog.show(1)
             result = point_task(cfg, {"weight_sparsity": p.weight_sparsity, "activity": p.activity})
             store(result)
