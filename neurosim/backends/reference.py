@@ -118,6 +118,9 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     threads : int, optional
         Chunks simulated concurrently (default: the number of cores). Chunks are independent,
         so the result does not depend on it.
+    bernoulli_bits : ndarray (T, N, ceil(n/8)) uint8, optional
+        The ``bernoulli`` input spikes of these samples, bit-packed, as drawn for a larger set
+        (a shard of :mod:`neurosim.sharding`); used instead of drawing from ``seed``.
     """
     if options:
         raise ValidationError(f"reference backend: unknown option(s) {sorted(options)}")

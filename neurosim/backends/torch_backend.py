@@ -36,6 +36,8 @@ threads : int
     Torch intra-op threads (default: every core).
 progress : bool
     A tqdm bar over the chunks.
+bernoulli_bits : ndarray (T, N, ceil(n/8)) uint8
+    Pre-drawn ``bernoulli`` input spikes (a shard of :mod:`neurosim.sharding`).
 """
 from __future__ import annotations
 
