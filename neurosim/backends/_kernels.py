@@ -140,6 +140,121 @@ def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_i
 
 
 @_jit
+def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_input, any_row, base_cur,
+                        base_cnt, v, bias, v_th, v_reset, subtract, flat_out, dev_row,
+                        cnt_row):  # pragma: no cover - compiled
+    """:func:`scatter_if_update` for a message sent as a constant pattern ``c`` plus deviations.
+
+    ``base_cur[s] = W c[s]`` and ``base_cnt[s, j]`` (synapses of ``c[s]`` reaching ``j``) are
+    computed once; the events are the deviations ``m - c`` (values +1/-1). Per sample
+    ``I = base_cur + W (m - c)`` (the deviation product summed from 0 in event order, then
+    added: the arithmetic of the numpy baseline product), then ``v += I + b`` as
+    :func:`if_update`. A pair received when ``base_cnt + (deviation count) > 0`` (fully
+    connected: when its sample has any message, ``any_row[s]``, and the neuron a synapse).
+    Returns ``(spikes, active)``.
+    """
+    n_samples, n = v.shape
+    n_spikes = 0
+    n_active = 0
+    for s in range(n_samples):
+        start, stop = ev_ptr[s], ev_ptr[s + 1]
+        for j in range(n):
+            dev_row[j] = 0.0
+        if not full:
+            for j in range(n):
+                cnt_row[j] = base_cnt[s, j]
+        for e in range(start, stop):
+            i = ev_idx[e]
+            value = ev_val[e]
+            step = 1 if value > 0 else -1
+            if full:
+                for p in range(indptr[i], indptr[i + 1]):
+                    dev_row[indices[p]] += value * data[p]
+            else:
+                for p in range(indptr[i], indptr[i + 1]):
+                    j = indices[p]
+                    dev_row[j] += value * data[p]
+                    cnt_row[j] += step
+        got = False
+        if full:
+            got = any_row[s] != 0
+        for j in range(n):
+            x = v[s, j] + ((base_cur[s, j] + dev_row[j]) + bias[j])
+            spiked = x > v_th[j]
+            if spiked:
+                if subtract:
+                    x = x - v_th[j]
+                else:
+                    x = v_reset[j]
+                flat_out[n_spikes] = s * n + j
+                n_spikes += 1
+            v[s, j] = x
+            if full:
+                received = got and has_input[j] != 0
+            else:
+                received = cnt_row[j] > 0
+            if received or spiked:
+                n_active += 1
+    return n_spikes, n_active
+
+
+@_jit
+def reach_count(ev_ptr, ev_idx, indptr, indices, counts):  # pragma: no cover - compiled
+    """``counts[s, j] += 1`` for every synapse ``i -> j`` of an event ``(s, i)``."""
+    for s in range(ev_ptr.shape[0] - 1):
+        for e in range(ev_ptr[s], ev_ptr[s + 1]):
+            i = ev_idx[e]
+            for p in range(indptr[i], indptr[i + 1]):
+                counts[s, indices[p]] += 1
+    return 0
+
+
+@_jit
+def regular_step(v, d, high, zero_drive, idx, count_c, spike_flat, dev_flat, dev_val, n_in, dev_ptr,
+                 dev_col):  # pragma: no cover - compiled
+    """One step of the ``regular`` input encoding over its stepped entries, in place.
+
+    ``v += d``; a spike when ``v > 1``, then ``v -= 1``; ``count_c += spike``. Writes the flat
+    indices ``idx`` of the spikes to ``spike_flat`` and of the deviations from the baseline
+    ``high`` (a spike where not ``high``: +1; no spike where ``high``: -1) to ``dev_flat`` /
+    ``dev_val``, and the deviations as per-sample event lists (``dev_ptr`` (N+1), ``dev_col``:
+    their neuron indices; ``idx`` sorted, rows of ``n_in`` neurons). Returns ``(spikes,
+    deviations, spikes of zero-drive entries)``.
+    """
+    n_samples = dev_ptr.shape[0] - 1
+    row = 0
+    dev_ptr[0] = 0
+    n_spikes = 0
+    n_dev = 0
+    n_zero = 0
+    for e in range(v.shape[0]):
+        x = v[e] + d[e]
+        spiked = x > 1.0
+        if spiked:
+            x = x - 1.0
+            count_c[e] += 1
+            spike_flat[n_spikes] = idx[e]
+            n_spikes += 1
+            if zero_drive[e]:
+                n_zero += 1
+        v[e] = x
+        if spiked != high[e]:
+            f = idx[e]
+            s = f // n_in
+            while row < s:
+                row += 1
+                dev_ptr[row] = n_dev
+            dev_flat[n_dev] = f
+            dev_col[n_dev] = f - s * n_in
+            dev_val[n_dev] = 1.0 if spiked else -1.0
+            n_dev += 1
+    while row < n_samples:
+        row += 1
+        dev_ptr[row] = n_dev
+    return n_spikes, n_dev, n_zero
+
+
+@_jit
 def add_counts(counts, flat):  # pragma: no cover - compiled
     """``counts[f] += 1`` for every (unique) flat index ``f`` of ``flat``; ``counts`` 1-D."""
     for f in flat:
@@ -169,6 +284,13 @@ def warm_up() -> float:
         for full in (True, False):
             scatter_if_update(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, full, marks[0], out, vals,
                               vals, vals, True, idx, vals.copy(), marks[0].copy())
+            deviation_if_update(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, full, marks[0],
+                                marks[0], out, np.zeros((1, 2), dtype=np.int32), out, vals, vals, vals, True, idx,
+                                vals.copy(), np.zeros(2, dtype=np.int32))
+        reach_count(ptr, idx, np.zeros(3, dtype=np.int64), idx32, np.zeros((1, 2), dtype=np.int32))
+        flags = np.zeros(2, dtype=np.bool_)
+        regular_step(vals.copy(), vals, flags, flags, idx, idx.copy(), idx.copy(), idx.copy(), vals.copy(), 2, ptr.copy(),
+                     idx.copy())
         for dtype in (np.int8, np.int16, np.int32):
             add_counts(np.zeros(2, dtype=dtype), idx)
     return time.perf_counter() - start

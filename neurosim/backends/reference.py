@@ -219,8 +219,8 @@ class _Message:
     ``m - c`` (+1/-1): synapses then compute ``W c`` once and ``W (m - c)`` per step.
     """
 
-    __slots__ = ("_values", "shape", "rows", "cols", "nnz", "constant", "flat", "nonzero", "baseline",
-                 "dev_flat", "dev_data")
+    __slots__ = ("_values", "shape", "_rows", "_cols", "nnz", "constant", "flat", "nonzero", "baseline",
+                 "dev_flat", "dev_data", "dev_events")
 
     def __init__(self, values: np.ndarray | None, constant: bool = False, flat: np.ndarray | None = None,
                  nonzero: np.ndarray | None = None, baseline: "_Baseline | None" = None,
@@ -232,18 +232,37 @@ class _Message:
         self.constant = constant
         self.flat = flat
         self.baseline, self.dev_flat, self.dev_data = baseline, dev_flat, dev_data
-        n_rows, n_cols = self.shape
+        self.dev_events = None  # the deviations as per-sample event lists (ptr, neuron, value), if known
+        self._rows = self._cols = None  # built on first use
         if flat is not None:
             self.nonzero = None
             self.nnz = int(flat.size)
-            self.rows = np.flatnonzero(np.bincount(flat // n_cols, minlength=n_rows))
-            self.cols = np.flatnonzero(np.bincount(flat % n_cols, minlength=n_cols))
         else:
             nz = values != 0 if nonzero is None else nonzero
             self.nonzero = nz
             self.nnz = int(np.count_nonzero(nz))
-            self.rows = np.flatnonzero(nz.any(axis=1))
-            self.cols = np.flatnonzero(nz.any(axis=0))
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Samples (rows) with any nonzero message, sorted."""
+        if self._rows is None:
+            n_rows, n_cols = self.shape
+            if self.flat is not None:
+                self._rows = np.flatnonzero(np.bincount(self.flat // n_cols, minlength=n_rows))
+            else:
+                self._rows = np.flatnonzero(self.nonzero.any(axis=1))
+        return self._rows
+
+    @property
+    def cols(self) -> np.ndarray:
+        """Neurons (columns) with any nonzero message, sorted."""
+        if self._cols is None:
+            n_cols = self.shape[1]
+            if self.flat is not None:
+                self._cols = np.flatnonzero(np.bincount(self.flat % n_cols, minlength=n_cols))
+            else:
+                self._cols = np.flatnonzero(self.nonzero.any(axis=0))
+        return self._cols
 
     @property
     def values(self) -> np.ndarray:
@@ -364,6 +383,7 @@ class _Synapses:
             self.t_indices = csr_t.indices.astype(np.int32)
             self.t_data = csr_t.data.astype(np.float64)
         self._base: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
+        self._base_k: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
         self._const: tuple[_Message, np.ndarray | None, _Received] | None = None
         self.stats = {"dense": 0, "events": 0, "sparse": 0, "baseline": 0, "scatter": 0, "skipped": 0, "reused": 0}
 
@@ -410,7 +430,7 @@ class _Synapses:
     def fresh(self) -> "_Synapses":
         """A view of the same weights with its own per-chunk state (cached products, counters)."""
         other = copy.copy(self)
-        other._base, other._const = None, None
+        other._base, other._base_k, other._const = None, None, None
         other.stats = {k: 0 for k in self.stats}
         return other
 
@@ -452,6 +472,31 @@ class _Synapses:
         if self.full:
             return cur, _Received(n_samples, self.n_out, msg.rows, None, self.has_input)
         return cur, _Received(n_samples, self.n_out, None, None, None, matrix=reached.view(bool))
+
+    def deviation_is_cheaper(self, msg: _Message) -> bool:
+        """Baseline-plus-deviation scatter (about twice the work per deviation event) vs the plain scatter."""
+        return 2 * msg.dev_flat.size < msg.flat.size
+
+    def baseline_kernel_terms(self, msg: _Message) -> tuple[np.ndarray, np.ndarray]:
+        """``(W c, synapses of c reaching each pair)`` of ``msg.baseline`` ``c``, computed once per chunk.
+
+        ``W c`` (N, n_out) float64 sums in increasing presynaptic index (the order of the numpy
+        baseline product); the counts (N, n_out) int32 are an empty placeholder for a fully
+        connected layer.
+        """
+        if self._base_k is None or self._base_k[0] is not msg.baseline:
+            n_samples = msg.shape[0]
+            flat = msg.baseline.flat
+            ptr, idx, val = _kernels.event_lists(flat, np.ones(flat.size), n_samples, self.n_in)
+            cur = np.zeros((n_samples, self.n_out))
+            _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, cur, _NO_MARKS, False)
+            if self.full:
+                cnt = np.zeros((1, 1), dtype=np.int32)
+            else:
+                cnt = np.zeros((n_samples, self.n_out), dtype=np.int32)
+                _kernels.reach_count(ptr, idx, self.t_indptr, self.t_indices, cnt)
+            self._base_k = (msg.baseline, cur, cnt)
+        return self._base_k[1], self._base_k[2]
 
     def product(self, values: np.ndarray) -> np.ndarray:
         """``values @ W^T`` for a dense (N, n_in) array, by the scatter kernel when that is less work."""
@@ -562,6 +607,7 @@ class _InputLayer:
             # a drive above 1/2 spikes at most steps: its messages are sent as deviations from "always"
             self.high = self.d > 0.5
             self.baseline = _Baseline(self.idx[self.high])
+            self._buf = None  # output buffers of the compiled step
         elif self.encoding == "bernoulli":
             self.p = np.clip(self.drive, 0.0, 1.0)
             self.zero = self.drive == 0
@@ -582,6 +628,23 @@ class _InputLayer:
     def step(self, k: int) -> tuple[_Message | None, int]:
         """Messages emitted at step ``k`` and the number of active neuron updates."""
         enc = self.encoding
+        if enc == "regular" and _kernels.AVAILABLE:
+            if self._buf is None:
+                self._buf = tuple(np.empty(self.idx.size, dtype=np.int64) for _ in range(3)) + (
+                    np.empty(self.idx.size),)
+            spike_buf, dev_buf, col_buf, val_buf = self._buf
+            dev_ptr = np.empty(self.shape[0] + 1, dtype=np.int64)
+            n_spikes, n_dev, n_zero = _kernels.regular_step(self.v, self.d, self.high, self.zero_drive, self.idx,
+                                                            self.count_c, spike_buf, dev_buf, val_buf,
+                                                            self.shape[1], dev_ptr, col_buf)
+            n_active = self.nonzero_drive + int(n_zero)
+            if not n_spikes:
+                return None, n_active
+            dev_val = val_buf[:n_dev].copy()
+            msg = _Message(None, shape=self.shape, flat=spike_buf[:n_spikes].copy(), baseline=self.baseline,
+                           dev_flat=dev_buf[:n_dev].copy(), dev_data=dev_val)
+            msg.dev_events = (dev_ptr, col_buf[:n_dev].copy(), dev_val)
+            return msg, n_active
         if enc == "regular":
             self.v += self.d
             spike = self.v > 1.0
@@ -689,6 +752,7 @@ class _IF(_Threshold):
             self.has_input_u8 = self.syn.has_input.astype(np.uint8)
             self.cur_row = np.zeros(self.shape[1])
             self.marks_row = np.zeros(self.shape[1], dtype=np.uint8)
+            self.cnt_row = None
 
     def step(self, msg):
         if not self.fused:
@@ -696,6 +760,27 @@ class _IF(_Threshold):
             self.v += cur
             return self.fire(rec)
         syn = self.syn
+        if (FUSED_IF and msg is not None and msg.nnz and msg.baseline is not None and syn.mode == "auto"
+                and syn.deviation_is_cheaper(msg)):
+            # baseline W c once, deviations scattered and the update fused, sample by sample
+            syn.stats["baseline"] += 1
+            base_cur, base_cnt = syn.baseline_kernel_terms(msg)
+            ptr, idx, val = msg.dev_events or _kernels.event_lists(msg.dev_flat, msg.dev_data, self.shape[0],
+                                                                   syn.n_in)
+            if syn.full:
+                any_row = np.zeros(self.shape[0], dtype=np.uint8)
+                any_row[msg.rows] = 1
+            else:
+                any_row = _NO_MARKS[0]
+            if self.cnt_row is None:
+                self.cnt_row = np.zeros(self.shape[1], dtype=np.int32)
+            n_spikes, n_active = _kernels.deviation_if_update(
+                ptr, idx, val, syn.t_indptr, syn.t_indices, syn.t_data, syn.full, self.has_input_u8, any_row,
+                base_cur, base_cnt, self.v, self.bias_1d, self.v_th_1d, self.v_reset_1d, self.subtract,
+                self.flat_buf, self.cur_row, self.cnt_row)
+            if not n_spikes:
+                return None, int(n_active)
+            return _Message(None, shape=self.shape, flat=self.flat_buf[:n_spikes].copy()), int(n_active)
         if (FUSED_IF and msg is not None and msg.nnz and not msg.constant
                 and (syn.mode == "scatter" or syn._scatter_is_cheaper(msg, True))):
             # scatter and update fused, sample by sample
