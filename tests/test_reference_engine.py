@@ -168,6 +168,29 @@ def test_engine_matches_naive_simulator(kind, mode):
     assert sum(c.sum() for c in counts[1:2]) > 0  # the hidden layer did something
 
 
+@pytest.mark.parametrize("density", [1.0, 0.3])
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_bright_regular_input_as_baseline_and_deviations(density, reset):
+    # bright pixels spike at most steps: the engine sends them as "always" plus deviations
+    rng = np.random.default_rng(7)
+    w = rng.normal(0, 0.5, (9, 12)) * (rng.random((9, 12)) < density)
+    layers = [Layer("in", "input", 12, params={"gain": 1.0}),
+              Layer("hid", "if", 9, params={"v_threshold": 1.0, "v_init": 0.2, "v_reset": -0.1},
+                    options={"reset": reset}, connection=Connection(w, rng.normal(0, 0.1, 9))),
+              Layer("out", "readout", 5, params={"scale": 0.7},
+                    connection=Connection(rng.normal(0, 0.5, (5, 9)), rng.normal(0, 0.1, 5)))]
+    net = SpikingNetwork(layers)
+    x = rng.uniform(0.7, 1.0, (20, 12)) * (rng.random((20, 12)) < 0.8)
+    x[4] = 0.0  # a silent sample
+    res = reference.run(net, x, 19)
+    assert res.info["products"]["hid"]["baseline"] > 0  # the path under test was taken
+    counts, active, out = naive_run(net, x, 19)
+    for a, b in zip(res.spike_counts, counts):
+        np.testing.assert_array_equal(a, b)
+    assert res.active_updates == active
+    np.testing.assert_allclose(res.outputs, out, rtol=1e-10, atol=1e-12)
+
+
 def test_deeper_chain_matches_naive_simulator():
     rng = np.random.default_rng(3)
     sizes = [10, 8, 6, 4]
