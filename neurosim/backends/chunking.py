@@ -91,6 +91,11 @@ def plan(network: SpikingNetwork, num_samples: int, timesteps: int, *, chunk_siz
         chunk_size = chunk_size_for(network, memory_budget_mb, threads, bytes_per_neuron)
         # no more chunks than needed to keep every thread busy, none too small to pay for a thread
         chunk_size = min(chunk_size, max(MIN_THREAD_CHUNK, -(-num_samples // threads)))
+        # as many chunks per thread for every thread: the last round keeps every core busy
+        n_chunks = -(-num_samples // chunk_size)
+        if n_chunks > threads:
+            n_chunks = -(-n_chunks // threads) * threads
+            chunk_size = -(-num_samples // n_chunks)
     chunk_size = int(chunk_size)
     if chunk_size <= 0:
         raise ValidationError(f"chunk_size must be a positive number of samples, got {chunk_size}")
