@@ -22,7 +22,7 @@ Lowering
   ``current`` encodings and replays the reference engine's ``bernoulli`` stream.
 * Everything runs with ``Loihi2SimCfg(select_tag='floating_pt')`` in float64. Loihi's
   fixed-point arithmetic is not offered: its 8-bit weights and 24-bit states would not meet
-  the agreement bars against the float semantics (``precision='fixed'`` is a one-line error).
+  the agreement tolerance against the float semantics (``precision='fixed'`` is a one-line error).
 
 Lava runs each process model in a forked OS process; the runtime is always stopped in a
 ``finally`` block. All lava imports go through :mod:`neurosim.backends.lava_shim`.
@@ -349,7 +349,7 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
     precision = options.get("precision") or "float"
     if precision != "float":
         raise ValidationError(f"backend 'lava': precision {precision!r} is not supported (only 'float'; "
-                              "Loihi fixed point would not meet the agreement bars)")
+                              "Loihi fixed point would not meet the agreement tolerance)")
     synapses = options.get("synapses") or "sparse"
     if synapses not in ("sparse", "dense"):
         raise ValidationError(f"backend 'lava': synapses must be 'sparse' or 'dense', got {synapses!r}")
