@@ -106,12 +106,12 @@ def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_i
     n_samples, n = v.shape
     n_spikes = 0
     n_active = 0
+    for j in range(n):  # kept zero between samples: the update pass resets what it read
+        cur_row[j] = 0.0
+        marks_row[j] = 0
     for s in range(n_samples):
         start, stop = ev_ptr[s], ev_ptr[s + 1]
         got = stop > start
-        for j in range(n):
-            cur_row[j] = 0.0
-            marks_row[j] = 0
         for e in range(start, stop):
             i = ev_idx[e]
             value = ev_val[e]
@@ -121,6 +121,7 @@ def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_i
                 marks_row[j] = 1
         for j in range(n):
             x = v[s, j] + (cur_row[j] + bias[j])
+            cur_row[j] = 0.0
             spiked = x > v_th[j]
             if spiked:
                 if subtract:
@@ -134,6 +135,7 @@ def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_i
                 received = got and has_input[j] != 0
             else:
                 received = marks_row[j] != 0
+                marks_row[j] = 0
             if received or spiked:
                 n_active += 1
     return n_spikes, n_active
@@ -146,7 +148,8 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
     """:func:`scatter_if_update` for a message sent as a constant pattern ``c`` plus deviations.
 
     ``base_cur[s] = W c[s]`` and ``base_cnt[s, j]`` (synapses of ``c[s]`` reaching ``j``) are
-    computed once; the events are the deviations ``m - c`` (values +1/-1). Per sample
+    computed once; the events are the deviations ``m - c`` (values +1/-1); ``dev_row`` and ``cnt_row``
+    are scratch rows of length ``n``. Per sample
     ``I = base_cur + W (m - c)`` (the deviation product summed from 0 in event order, then
     added: the arithmetic of the numpy baseline product), then ``v += I + b`` as
     :func:`if_update`. A pair received when ``base_cnt + (deviation count) > 0`` (fully
@@ -156,13 +159,11 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
     n_samples, n = v.shape
     n_spikes = 0
     n_active = 0
+    for j in range(n):  # kept zero between samples: the update pass resets what it read
+        dev_row[j] = 0.0
+        cnt_row[j] = 0
     for s in range(n_samples):
         start, stop = ev_ptr[s], ev_ptr[s + 1]
-        for j in range(n):
-            dev_row[j] = 0.0
-        if not full:
-            for j in range(n):
-                cnt_row[j] = base_cnt[s, j]
         for e in range(start, stop):
             i = ev_idx[e]
             value = ev_val[e]
@@ -180,6 +181,7 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
             got = any_row[s] != 0
         for j in range(n):
             x = v[s, j] + ((base_cur[s, j] + dev_row[j]) + bias[j])
+            dev_row[j] = 0.0
             spiked = x > v_th[j]
             if spiked:
                 if subtract:
@@ -192,7 +194,8 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
             if full:
                 received = got and has_input[j] != 0
             else:
-                received = cnt_row[j] > 0
+                received = base_cnt[s, j] + cnt_row[j] > 0
+                cnt_row[j] = 0
             if received or spiked:
                 n_active += 1
     return n_spikes, n_active

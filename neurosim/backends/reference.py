@@ -500,9 +500,9 @@ class _Synapses:
 
     def product(self, values: np.ndarray) -> np.ndarray:
         """``values @ W^T`` for a dense (N, n_in) array, by the scatter kernel when that is less work."""
-        rows, cols = np.nonzero(values)
+        flat = np.flatnonzero(values)
+        cols = flat % self.n_in
         if self.kernel and SCATTER_COST * float(self.fan_out[cols].sum()) < values.shape[0] * self.n_in * self.n_out:
-            flat = np.flatnonzero(values)
             ptr, idx, val = _kernels.event_lists(flat, values.ravel()[flat], values.shape[0], self.n_in)
             out = np.zeros((values.shape[0], self.n_out))
             _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, out, _NO_MARKS, False)
