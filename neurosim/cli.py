@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if command is None else 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
+        # third-party import-time notices (e.g. networkx looking for pandas) are not the user's business
+        for category in (ImportWarning, DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
         try:
             result = args.func(args)
         except NeurosimError as exc:
