@@ -13,7 +13,11 @@ installed (:data:`AVAILABLE`).
 * :func:`reach` -- only the received marks and their number.
 * :func:`add_counts` -- spike counts from the flat indices of the spikes.
 * :func:`if_update` -- integrate-and-fire: ``v += I + b``, spike if ``v > v_th``, reset and
-  the flat indices of the spikes, in one pass.
+  the flat indices of the spikes, in one pass; :func:`scatter_if_update` fuses it with the
+  scatter, :func:`deviation_if_update` with a constant baseline ``W c`` plus the scattered
+  deviations ``W (m - c)`` (:func:`reach_count` counts the baseline's synapses per pair).
+* :func:`regular_step` -- the ``regular`` input encoding, with its deviations from the
+  baseline as event lists.
 """
 from __future__ import annotations
 
@@ -292,8 +296,8 @@ def warm_up() -> float:
                                 vals.copy(), np.zeros(2, dtype=np.int32))
         reach_count(ptr, idx, np.zeros(3, dtype=np.int64), idx32, np.zeros((1, 2), dtype=np.int32))
         flags = np.zeros(2, dtype=np.bool_)
-        regular_step(vals.copy(), vals, flags, flags, idx, idx.copy(), idx.copy(), idx.copy(), vals.copy(), 2, ptr.copy(),
-                     idx.copy())
+        regular_step(vals.copy(), vals, flags, flags, idx, idx.copy(), idx.copy(), idx.copy(), vals.copy(), 2,
+                     ptr.copy(), idx.copy())
         for dtype in (np.int8, np.int16, np.int32):
             add_counts(np.zeros(2, dtype=dtype), idx)
     return time.perf_counter() - start
