@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.backends import _kernels
+from neurosim.backends.dynamics import cuba_step, leaky_step
 from neurosim.backends.reference_synapses import _NO_MARKS, _Baseline, _Message, _Received, _Synapses
 from neurosim.errors import ValidationError
 from neurosim.mathutil import output_activation
@@ -256,7 +257,7 @@ class _LIF(_Threshold):
 
     def step(self, msg):
         cur, rec = self.current(msg)
-        self.v += self.a * (self.leak - self.v) + self.a * self.r * cur
+        leaky_step(self.v, cur, self.a, self.leak, self.r)
         return self.fire(rec)
 
 
@@ -273,8 +274,7 @@ class _CubaLIF(_Threshold):
 
     def step(self, msg):
         cur, rec = self.current(msg)
-        self.i_syn += -self.a_syn * self.i_syn + self.w_in * cur
-        self.v += self.a_mem * (self.leak - self.v) + self.a_mem * self.r * self.i_syn
+        cuba_step(self.v, self.i_syn, cur, self.a_syn, self.a_mem, self.leak, self.r, self.w_in)
         return self.fire(rec)
 
 
@@ -290,7 +290,7 @@ class _LI(_Stage):
 
     def step(self, msg):
         cur, rec = self.current(msg)
-        self.v += self.a * (self.leak - self.v) + self.a * self.r * cur
+        leaky_step(self.v, cur, self.a, self.leak, self.r)
         self.v_sum += self.v
         return None, self.active_count(rec, None)
 

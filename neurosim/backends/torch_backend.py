@@ -48,6 +48,7 @@ import numpy as np
 
 from neurosim.backends import BackendResult, chunking
 from neurosim.backends._batch import check_kinds, decode_outputs
+from neurosim.backends.dynamics import cuba_step, leaky_step
 from neurosim.errors import BackendUnavailableError, ValidationError
 from neurosim.network import Layer, SpikingNetwork
 
@@ -361,7 +362,7 @@ class _LIF(_Threshold):
 
     def step(self, msg):
         cur, rec = self.current(msg)
-        self.v += self.a * (self.leak - self.v) + self.a * self.r * cur
+        leaky_step(self.v, cur, self.a, self.leak, self.r)
         return self.fire(rec)
 
 
@@ -378,8 +379,7 @@ class _CubaLIF(_Threshold):
 
     def step(self, msg):
         cur, rec = self.current(msg)
-        self.i_syn += -self.a_syn * self.i_syn + self.w_in * cur
-        self.v += self.a_mem * (self.leak - self.v) + self.a_mem * self.r * self.i_syn
+        cuba_step(self.v, self.i_syn, cur, self.a_syn, self.a_mem, self.leak, self.r, self.w_in)
         return self.fire(rec)
 
 
@@ -395,7 +395,7 @@ class _LI(_Stage):
 
     def step(self, msg):
         cur, rec = self.current(msg)
-        self.v += self.a * (self.leak - self.v) + self.a * self.r * cur
+        leaky_step(self.v, cur, self.a, self.leak, self.r)
         self.v_sum += self.v
         return None, self.active(rec, None)
 
