@@ -107,6 +107,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     if not (args.output and args.format == "json" and Path(args.output) == json_path):
         estimates.save(json_path)
-    print(f"JSON estimates written to {json_path}", file=sys.stderr)
+        print(f"JSON estimates written to {json_path}", file=sys.stderr)
     return 0
 
