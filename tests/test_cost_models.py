@@ -68,7 +68,8 @@ def test_three_neuron_network_by_hand(tmp_path):
     """
     res = estimate(three_neuron_record(), write(tmp_path, TOY_NEURO, "toy.toml"), draws=20)
     lat, thr = res.latency, res.throughput
-    assert lat.resources == {"cores": 2, "chips": 1, "boards": 0, "copies": 1, "cores_per_layer": {"hid": 1, "out": 1}}
+    assert lat.resources == {"cores": 2, "chips": 1, "boards": 0, "frames": 0, "copies": 1,
+                             "cores_per_layer": {"hid": 1, "out": 1}}
     assert lat.latency_s.median == pytest.approx(424e-9)
     b = lat.breakdown
     assert b["synaptic_ops"]["median"] == pytest.approx(6e-12) and b["synaptic_ops"]["part"] == "dynamic"
@@ -115,6 +116,16 @@ def test_mapping_uses_more_cores_for_synapse_memory_and_real_time_load(tmp_path)
     less = Workload.mlp([10, 4], timesteps=2, rates=[0.0, 0.0], dt_s=1e-3, model="rt")
     less.layers[0].synops_in = 20.0
     assert estimate(less, prof, draws=10).extra["mapping"]["layer1"] == {"cores": 5, "limited_by": "synapses_per_core"}
+    # rack-mounted: frames of 1 board at 100 mW each -> 2 frames, 2 x 100 mW more for the 2 ms
+    framed = write(tmp_path, text + fig("boards_per_frame", 1) + fig("frame_overhead_power_w", 100, "mW"), "rf.toml")
+    res = estimate(wl, framed, draws=10)
+    assert res.latency.resources["frames"] == 2
+    assert res.latency.breakdown["static_frames"]["median"] == pytest.approx(2 * 0.1 * 2e-3)
+    assert res.latency.energy_static_j.median == pytest.approx((2 * (2 * 1e-3 + 5e-3) + 2 * 0.1) * 2e-3)
+    # a deployment on one board runs outside a frame
+    one = Workload.mlp([10, 4], timesteps=2, rates=[0.0, 0.0], dt_s=1e-3, model="rt")
+    one.layers[0].synops_in = 20.0
+    assert estimate(one, framed, draws=10).latency.resources["frames"] == 0
 
 
 def test_spinnaker_spreads_a_heavy_layer_over_more_cores_to_keep_real_time():

@@ -26,7 +26,9 @@ load fits its timer tick). Where the profile states a time per received spike
 ``n`` per core whose busiest step fits the real-time step, ``C_l = ceil(n_l / n)`` (see
 :func:`core_load`: received spikes at their 99.99th Poisson percentile). Chips
 ``= ceil(sum_l C_l / cores_per_chip)``, boards
-``= ceil(chips / chips_per_board)`` where the board is the unit of deployment. The mapping
+``= ceil(chips / chips_per_board)`` where the board is the unit of deployment, and frames
+``= ceil(boards / boards_per_frame)`` when a deployment of several boards is rack-mounted
+(the profile states a frame's own power: fans, power supplies, switches). The mapping
 uses the figures' typical values, so resources are the same in every draw.
 
 Time
@@ -60,11 +62,13 @@ profile states it). Static energy, latency mode (one inference alone, ``t = T t_
 .. math::
 
    E_\mathrm{stat} = \begin{cases}
-     \Big(B\,c_B\,P_\mathrm{chip} + B\,P_\mathrm{board}\Big)\,t & \text{board = unit of deployment} \\
+     \Big(B\,c_B\,P_\mathrm{chip} + B\,P_\mathrm{board} + F\,P_\mathrm{frame}\Big)\,t
+       & \text{board = unit of deployment} \\
      \dfrac{\sum_l C_l}{c_\mathrm{chip}}\,P_\mathrm{chip}\;t & \text{otherwise (occupied cores)}
    \end{cases}
 
-with the static power of the whole chips (``chips x P_chip x t``) shown beside it.
+with ``F`` frames (``F = 0`` for a single board) and the static power of the whole chips
+(``chips x P_chip x t``) shown beside it.
 Host-driven deployment (a host exchanges I/O with the chip every timestep): ``t_step +=
 t_host``, so the management cores and the static power are charged for longer.
 Throughput mode: the network is replicated ``k = floor(capacity / sum_l C_l)`` times into
@@ -198,9 +202,14 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
               "spikes_routing": workload.spikes * g("energy_per_spike_j")}
     p_chip = g("static_power_per_chip_w")
     p_mgmt = g("management_power_per_chip_w")
+    frames = 0
+    if boards > 1 and profile.has("frame_overhead_power_w"):
+        bpf = int(profile.get("boards_per_frame", 0))
+        frames = math.ceil(boards / bpf) if bpf else 1
+    frame_power = frames * g("frame_overhead_power_w") if frames else 0.0
     if boards:
         unit_power = boards * (cpb * p_chip + g("board_overhead_power_w"))
-        unit = f"{boards} board(s) of {cpb} chips"
+        unit = f"{boards} board(s) of {cpb} chips" + (f" in {frames} frame(s)" if frames else "")
         capacity = boards * cpb * cpc
     else:
         unit_power = chips * p_chip
@@ -209,13 +218,20 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
     copies = max(capacity // max(total_cores, 1), 1)
     occupied_power = unit_power if boards else p_chip * total_cores / cpc
 
+    def static(per: str, power, seconds) -> dict:
+        out = {per: power * seconds}
+        if frames:
+            out["static_frames"] = frame_power * seconds
+        return out
+
     lat_dyn = dict(events)
     if profile.has("management_power_per_chip_w"):
         lat_dyn["management_cores"] = p_mgmt * chips * latency
     lat = ModeCost(
         latency_s=latency, inferences_per_s=1.0 / latency, dynamic=lat_dyn,
-        static={"static_boards" if boards else "static_occupied_cores": occupied_power * latency},
-        resources={"cores": int(total_cores), "chips": int(chips), "boards": int(boards), "copies": 1,
+        static=static("static_boards" if boards else "static_occupied_cores", occupied_power, latency),
+        resources={"cores": int(total_cores), "chips": int(chips), "boards": int(boards), "frames": int(frames),
+                   "copies": 1,
                    "cores_per_layer": cores},
         beside={"static_whole_chips_j": chips * p_chip * latency},
         notes=["one inference alone: static power of " + (unit + " (the unit of deployment)" if boards
@@ -226,8 +242,9 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
         thr_dyn["management_cores"] = p_mgmt * chips / rate
     thr = ModeCost(
         latency_s=latency, inferences_per_s=rate, dynamic=thr_dyn,
-        static={"static_boards" if boards else "static_whole_chips": unit_power / rate},
+        static=static("static_boards" if boards else "static_whole_chips", unit_power, 1.0 / rate),
         resources={"cores": int(total_cores * copies), "chips": int(chips), "boards": int(boards),
+                   "frames": int(frames),
                    "copies": int(copies), "cores_per_layer": cores},
         notes=[f"network replicated {copies} time(s) into the cores of {unit}; each copy takes a new input every "
                f"{T} timesteps; static power of {unit} shared by the inferences completed"])

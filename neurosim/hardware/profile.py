@@ -165,6 +165,9 @@ SCHEMA: dict[str, dict[str, FigureSpec]] = {
         "neurons_per_core": _i("neurons", "neurons (compartments) one core can hold"),
         "cores_per_chip": _i("cores", "neuro-cores (processing elements) per chip usable for neurons"),
         "chips_per_board": _i("chips", "chips per board, when the board is the unit of deployment", required=False),
+        "boards_per_frame": _i("boards", "boards one frame (rack shelf with its fans, power supplies and switches) "
+                                         "holds, when a deployment of several boards is rack-mounted",
+                               required=False),
         "weight_bits": _i("bit", "largest synaptic weight precision"),
         "synapses_per_core": _i("synapses", "synaptic memory of one core, in synapses", required=False),
         "input_axons_per_core": _i("axons", "distinct presynaptic sources one core can receive from",
@@ -181,6 +184,9 @@ SCHEMA: dict[str, dict[str, FigureSpec]] = {
         "energy_per_spike_j": _n("energy_event", "energy of emitting and routing one spike message"),
         "static_power_per_chip_w": _n("power", "static (leakage + idle clocking) power of one chip, all cores"),
         "board_overhead_power_w": _n("power", "power of a board beside its chips (FPGAs, regulators, links)",
+                                     required=False),
+        "frame_overhead_power_w": _n("power", "power of one frame beside its boards (fans, power supplies, "
+                                              "switches), charged when a deployment spans more than one board",
                                      required=False),
         "management_power_per_chip_w": _n("power", "power of a chip's embedded management cores while a run "
                                                     "is in progress (host I/O, spike injection)", required=False),
@@ -243,7 +249,7 @@ SCHEMA: dict[str, dict[str, FigureSpec]] = {
 _COUNTS_AT_LEAST_ONE = ("neurons_per_core", "cores_per_chip", "rows_per_tile", "cols_per_tile", "cells_per_weight",
                         "cols_per_adc", "tiles_per_chip", "cores", "weight_bits", "bytes_per_weight",
                         "bytes_per_activation", "synapses_per_core", "input_axons_per_core", "max_fan_in",
-                        "chips_per_board", "memory_bytes")
+                        "chips_per_board", "boards_per_frame", "memory_bytes")
 _MAX_COUNT = 1e13
 
 
