@@ -34,6 +34,11 @@ V_INIT: float = 0.5
 CODING: str = "rate"
 #: simulator backend
 BACKEND: str = "reference"
+#: a connection whose weight density (nonzero synapses / (n_out x n_in)) is below this is stored
+#: as a CSR array (:meth:`neurosim.network.Connection.from_weights`): 12 bytes per synapse
+#: (float64 value, int32 index) instead of 8 per pair, so below 1/4 it takes under 3/8 of the
+#: dense memory, and the reference engine's products through it scale with the synapses
+SPARSE_STORAGE_DENSITY: float = 0.25
 
 
 def min_timesteps(depth: int) -> int:

@@ -98,28 +98,149 @@ SPIKING_KINDS = ("input", "if", "lif", "cuba_lif", "sigma_delta")
 
 @dataclass
 class Connection:
-    """Synapses from the previous layer: ``weight`` (n_out, n_in), zeros absent; ``bias`` (n_out,)."""
+    """Synapses from the previous layer: weight ``W`` (n_out, n_in), zeros absent; bias ``b`` (n_out,).
 
-    weight: np.ndarray
+    ``weight`` is stored either as a dense float64 ndarray or as a canonical float64
+    :class:`scipy.sparse.csr_array` (sorted indices, no duplicates, no explicit zeros); both
+    mean the same synapses. Read it through the accessors, which never densify a sparse
+    connection unless asked to: :meth:`dense`, :meth:`csr`, :attr:`shape`, :attr:`is_sparse`,
+    :attr:`nonzero_synapses`, :meth:`fan_out`, :meth:`fan_in`. :meth:`from_weights` picks the
+    storage by the density rule (:data:`neurosim.defaults.SPARSE_STORAGE_DENSITY`).
+    """
+
+    weight: np.ndarray | Any
     bias: np.ndarray
 
     def __post_init__(self) -> None:
-        self.weight = np.asarray(self.weight, dtype=np.float64)
-        self.bias = np.broadcast_to(np.asarray(self.bias, dtype=np.float64), (self.weight.shape[0],)).copy() \
-            if self.weight.ndim == 2 else np.asarray(self.bias, dtype=np.float64)
-        if self.weight.ndim != 2:
-            raise ValidationError(f"connection weight must be 2-D (n_out, n_in), got shape {self.weight.shape}")
-        if not np.isfinite(self.weight).all() or not np.isfinite(self.bias).all():
+        from scipy import sparse
+
+        if sparse.issparse(self.weight):
+            if self.weight.ndim != 2:
+                raise ValidationError(f"connection weight must be 2-D (n_out, n_in), got shape {self.weight.shape}")
+            self.weight = _canonical_csr(self.weight)
+        else:
+            self.weight = np.asarray(self.weight, dtype=np.float64)
+            if self.weight.ndim != 2:
+                raise ValidationError(f"connection weight must be 2-D (n_out, n_in), got shape {self.weight.shape}")
+        n_out = self.weight.shape[0]
+        bias = np.asarray(self.bias, dtype=np.float64)
+        try:
+            self.bias = np.broadcast_to(bias, (n_out,)).copy()
+        except ValueError:
+            raise ValidationError(f"connection bias has shape {bias.shape}, expected ({n_out},) for a weight "
+                                  f"of shape {self.weight.shape}") from None
+        values = self.weight.data if self.is_sparse else self.weight
+        if not np.isfinite(values).all() or not np.isfinite(self.bias).all():
             raise ValidationError("connection weight or bias contains NaN or infinite values")
 
+    @classmethod
+    def from_weights(cls, weight: Any, bias: Any) -> "Connection":
+        """A connection stored sparse when its density is below ``SPARSE_STORAGE_DENSITY``, dense otherwise.
+
+        The one place the storage rule is applied (converters and the NIR reader call it).
+        ``weight`` may be dense or any scipy sparse matrix or array.
+        """
+        from scipy import sparse
+
+        from neurosim.defaults import SPARSE_STORAGE_DENSITY
+
+        conn = cls(weight, bias)
+        n_out, n_in = conn.shape
+        density = conn.nonzero_synapses / (n_out * n_in) if n_out * n_in else 1.0
+        if density < SPARSE_STORAGE_DENSITY and not conn.is_sparse:
+            conn.weight = sparse.csr_array(conn.weight)
+        elif density >= SPARSE_STORAGE_DENSITY and conn.is_sparse:
+            conn.weight = conn.weight.toarray()
+        return conn
+
     @property
-    def mask(self) -> np.ndarray:
-        """Boolean (n_out, n_in): which synapses exist (nonzero weights)."""
-        return self.weight != 0
+    def is_sparse(self) -> bool:
+        """True when ``weight`` is stored as a CSR array."""
+        return not isinstance(self.weight, np.ndarray)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_out, n_in)``."""
+        n_out, n_in = self.weight.shape
+        return int(n_out), int(n_in)
+
+    def dense(self) -> np.ndarray:
+        """``W`` as a dense float64 (n_out, n_in) array: the stored array itself when dense (do not
+        modify it), a new one when sparse."""
+        return self.weight.toarray() if self.is_sparse else self.weight
+
+    def csr(self):
+        """``W`` as a canonical float64 :class:`scipy.sparse.csr_array`: the stored one when sparse."""
+        if self.is_sparse:
+            return self.weight
+        from scipy import sparse
+
+        return sparse.csr_array(self.weight)  # from dense: sorted, no duplicates, no zeros
 
     @property
     def nonzero_synapses(self) -> int:
-        return int(np.count_nonzero(self.weight))
+        """Number of existing synapses (nonzero weights)."""
+        return int(self.weight.nnz) if self.is_sparse else int(np.count_nonzero(self.weight))
+
+    def fan_out(self) -> np.ndarray:
+        """Existing synapses per presynaptic neuron, (n_in,) int64 (column counts of ``W != 0``)."""
+        if self.is_sparse:
+            return np.bincount(self.weight.indices, minlength=self.shape[1]).astype(np.int64)
+        return np.count_nonzero(self.weight, axis=0).astype(np.int64)
+
+    def fan_in(self) -> np.ndarray:
+        """Existing synapses per postsynaptic neuron, (n_out,) int64 (row counts of ``W != 0``)."""
+        if self.is_sparse:
+            return np.diff(self.weight.indptr).astype(np.int64)
+        return np.count_nonzero(self.weight, axis=1).astype(np.int64)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean (n_out, n_in): which synapses exist. Always dense (1 byte per pair), also for a
+        sparse connection: for consumers that need the full pattern (activity records, crossbar tiles)."""
+        if not self.is_sparse:
+            return self.weight != 0
+        out = np.zeros(self.shape, dtype=bool)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.weight.indptr))
+        out[rows, self.weight.indices] = True
+        return out
+
+    def silenced(self, outputs: Any = (), inputs: Any = ()) -> "Connection":
+        """A copy without the synapses to postsynaptic neurons ``outputs`` (their bias zeroed too) and
+        from presynaptic neurons ``inputs``; the storage form is kept."""
+        outputs = np.asarray(outputs, dtype=np.int64)
+        inputs = np.asarray(inputs, dtype=np.int64)
+        bias = self.bias.copy()
+        bias[outputs] = 0.0
+        if not self.is_sparse:
+            w = self.weight.copy()
+            w[outputs, :] = 0.0
+            w[:, inputs] = 0.0
+            return Connection(w, bias)
+        from scipy import sparse
+
+        w = self.weight
+        drop_row = np.zeros(self.shape[0], dtype=bool)
+        drop_row[outputs] = True
+        drop_col = np.zeros(self.shape[1], dtype=bool)
+        drop_col[inputs] = True
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(w.indptr))
+        keep = ~drop_row[rows] & ~drop_col[w.indices]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=self.shape[0]))])
+        return Connection(sparse.csr_array((w.data[keep], w.indices[keep], indptr), shape=self.shape), bias)
+
+
+def _canonical_csr(weight: Any):
+    """``weight`` (any scipy sparse form) as a new float64 csr_array with sorted indices, no duplicates
+    and no explicit zeros (the input is not modified)."""
+    from scipy import sparse
+
+    w = sparse.csr_array(weight, dtype=np.float64, copy=True)
+    if not np.isfinite(w.data).all():
+        raise ValidationError("connection weight or bias contains NaN or infinite values")
+    w.sum_duplicates()  # also sorts the indices
+    w.eliminate_zeros()
+    return w
 
 
 @dataclass
@@ -222,8 +343,8 @@ class SpikingNetwork:
                 raise ValidationError(f"layer {layer.name!r}: only layer 0 can be an input layer")
             if layer.connection is None:
                 raise ValidationError(f"layer {layer.name!r} has no connection from {prev.name!r}")
-            if layer.connection.weight.shape != (layer.size, prev.size):
-                raise ValidationError(f"layer {layer.name!r}: weight shape {layer.connection.weight.shape} does not "
+            if layer.connection.shape != (layer.size, prev.size):
+                raise ValidationError(f"layer {layer.name!r}: weight shape {layer.connection.shape} does not "
                                       f"match ({layer.size}, {prev.size}) from {prev.name!r}")
         for layer in self.layers:
             if layer.name in names:
@@ -242,7 +363,7 @@ class SpikingNetwork:
         """Nonzero outgoing synapses per neuron of layer ``index`` (zeros for the last layer)."""
         if index == len(self.layers) - 1:
             return np.zeros(self.layers[index].size, dtype=np.int64)
-        return np.count_nonzero(self.layers[index + 1].connection.weight, axis=0).astype(np.int64)
+        return self.layers[index + 1].connection.fan_out()
 
     def copy(self) -> "SpikingNetwork":
         return copy.deepcopy(self)
@@ -253,7 +374,8 @@ class SpikingNetwork:
         for i, layer in enumerate(self.layers):
             entry = {"name": layer.name, "kind": layer.kind, "size": layer.size}
             if layer.connection is not None:
-                entry["synapses"] = int(layer.connection.weight.size)
+                n_out, n_in = layer.connection.shape
+                entry["synapses"] = n_out * n_in
                 entry["nonzero_synapses"] = layer.connection.nonzero_synapses
             if layer.kind == "input":
                 entry["encoding"] = layer.options["encoding"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from neurosim.errors import UnsupportedNodeError, ValidationError
 from neurosim.backends import reference
-from neurosim.network import Layer, SpikingNetwork
+from neurosim.network import Connection, Layer, SpikingNetwork
 
 #: memory budget (entries) of one chunk's (T, C, n_input) input raster; sets the default chunk
 RASTER_BUDGET = 8_000_000
@@ -92,18 +92,21 @@ class BernoulliStream:
         return np.unpackbits(self.packed[:, start:stop], axis=-1, count=self.n).astype(bool)
 
 
-def block_diagonal_indices(weight: np.ndarray, copies: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def block_diagonal_indices(connection: Connection, copies: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pre index, post index and weight of every existing synapse of ``copies`` copies.
 
     Synapse ``(j <- i)`` of copy ``s`` joins presynaptic ``s * n_in + i`` to postsynaptic
-    ``s * n_out + j``; absent synapses (zero weights) stay absent.
+    ``s * n_out + j``; absent synapses (zero weights) stay absent. Read from the connection's
+    CSR (row-major order, as ``np.nonzero`` of the dense weights), never densified.
     """
-    n_out, n_in = weight.shape
-    post, pre = np.nonzero(weight)
+    n_out, n_in = connection.shape
+    w = connection.csr()
+    post = np.repeat(np.arange(n_out, dtype=np.int64), np.diff(w.indptr))
+    pre = w.indices.astype(np.int64)
     offsets = np.arange(copies, dtype=np.int64)[:, None]
     pre_idx = (offsets * n_in + pre[None, :]).ravel()
     post_idx = (offsets * n_out + post[None, :]).ravel()
-    return pre_idx, post_idx, np.tile(weight[post, pre], copies)
+    return pre_idx, post_idx, np.tile(w.data, copies)
 
 
 def decode_outputs(network: SpikingNetwork, timesteps: int, counts: np.ndarray,

@@ -301,7 +301,7 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
             group.run_regularly(spec.update, when="groups", name=f"neurosim_l{l}_update")  # contained in the group
         objects.append(group)
         if l > 0:
-            pre_idx, post_idx, w = block_diagonal_indices(layer.connection.weight, copies)
+            pre_idx, post_idx, w = block_diagonal_indices(layer.connection, copies)
             on_pre = ("I_acc_post += w * payload_pre" if specs[l - 1].graded else "I_acc_post += w") + "\ngot_post = 1"
             if pre_idx.size:  # a connection without any synapse is no Synapses object at all
                 syn = b2.Synapses(groups[-1], group, "w : 1 (constant)", on_pre=on_pre, clock=clock,

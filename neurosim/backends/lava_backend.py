@@ -333,7 +333,7 @@ def _lava_classes() -> dict[str, Any]:
             "NeurosimNeurons": NeurosimNeurons, "PyNeurosimNeuronsModel": PyNeurosimNeuronsModel}
 
 
-def _block_diagonal(weight: np.ndarray, copies: int, dense: bool):
+def _block_diagonal(weight, copies: int, dense: bool):
     import scipy.sparse as sp
 
     block = sp.kron(sp.identity(copies, format="csr"), sp.csr_matrix(weight), format="csr")
@@ -404,7 +404,9 @@ def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, co
         conn_cls = Dense if synapses == "dense" else Sparse
         for l, layer in enumerate(network.layers[1:], start=1):
             size = copies * layer.size
-            weight = layer.connection.weight
+            weight = layer.connection.csr()  # Lava's Sparse takes a scipy matrix; Dense gets it densified
+            ones = weight.copy()
+            ones.data[:] = 1.0  # the same synapses with unit weights
             pop = classes["NeurosimNeurons"](
                 size=size, kind=layer.kind, enable_step=l, params=_neuron_params(layer, copies, network.dt_s),
                 v_init=np.tile(layer.params.get("v_init", np.zeros(layer.size)), copies), name=f"neurosim_{layer.name}",
@@ -412,7 +414,7 @@ def _run_chunk(classes, network, x, timesteps, stream, start, stop, synapses, co
             model_map[pop] = classes["PyNeurosimNeuronsModel"]
             conn = conn_cls(weights=_block_diagonal(weight, copies, synapses == "dense"),
                             num_message_bits=GRADED_MESSAGE_BITS)
-            events = conn_cls(weights=_block_diagonal((weight != 0).astype(np.float64), copies, synapses == "dense"),
+            events = conn_cls(weights=_block_diagonal(ones, copies, synapses == "dense"),
                               num_message_bits=GRADED_MESSAGE_BITS)
             prev.s_out.connect(conn.s_in)
             prev.e_out.connect(events.s_in)

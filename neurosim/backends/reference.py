@@ -28,6 +28,11 @@ algorithm (up to the order of floating-point additions in the readout):
   (``out[s, j] += m[s, i] W[j, i]`` over the synapses of the neurons that emitted only, with
   scipy's order of additions; fused with the update of an ``if`` layer, one sample at a
   time). A cost model picks the cheapest per layer and step (``sparse``).
+* **Sparse storage.** A connection stored as CSR (:class:`neurosim.network.Connection`) is used
+  through its CSR only: the engine builds the CSR of ``W^T`` from it (for the compiled kernels
+  and the products) and never a dense ``W``, ``W^T`` or mask; its ``dense`` and ``events``
+  products become CSR messages x CSR weights, with the additions in the same order as CSR
+  messages x dense weights. A dense connection keeps every strategy.
 * **Bounded memory, every core.** Samples stream through in chunks sized by a memory budget,
   several chunks at once on a thread pool (:mod:`neurosim.backends.chunking`); the weights
   and their sparse forms are built once per run and shared by the chunks.
@@ -94,7 +99,8 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
         Product strategy for synaptic input: 'auto' picks by the cost model (and sends bright
         regular inputs as baseline + deviations); 'never' always dense BLAS; 'always' sparse
         messages x sparse weights; 'events' sparse messages x dense weights; 'scatter' the
-        compiled event scatter through sparse weights. Same spikes.
+        compiled event scatter through sparse weights. Same spikes. A connection stored sparse
+        has no dense weights: 'never' and 'events' multiply by its CSR instead.
     record : sequence of int, optional
         Sample indices whose per-step spikes are returned in ``BackendResult.step_spikes``
         (layer name -> bool array (len(record), T, n_l); step ``k`` of layer ``l`` is True

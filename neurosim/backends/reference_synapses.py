@@ -183,27 +183,34 @@ class _Synapses:
     """``W`` (n_out, n_in) with the product strategies of the module docstring."""
 
     def __init__(self, layer: Layer, mode: str):
-        w = layer.connection.weight
-        self.n_out, self.n_in = w.shape
-        self._w = w
-        mask = w != 0
-        self.has_input = mask.any(axis=1)  # neurons with at least one synapse
+        conn = layer.connection
+        self.n_out, self.n_in = conn.shape
+        #: a sparse connection is used through its CSR only: no dense W, W^T or mask is built
+        self.sparse_weights = conn.is_sparse
+        self._w = None if self.sparse_weights else conn.dense()
+        fan_in = conn.fan_in()
+        self.has_input = fan_in > 0  # neurons with at least one synapse
         # fully connected (every neuron with a synapse sees every input): O(N) active counting
-        self.full = bool(mask[self.has_input].all()) if self.has_input.any() else True
-        self.fan_out = np.count_nonzero(mask, axis=0)  # per presynaptic neuron
+        self.full = bool((fan_in[self.has_input] == self.n_in).all())
+        self.fan_out = conn.fan_out()  # per presynaptic neuron
         self._lazy: dict[str, np.ndarray] = {}  # built on first use, shared by the chunks' copies
         self.mode = mode
         self._csr = None
         # W^T as CSR (n_in rows): the synapses of each presynaptic neuron, for the compiled kernels
+        # and the sparse products
         self.kernel = _kernels.AVAILABLE and mode in ("auto", "scatter")
-        if self.kernel:
+        if self.kernel or self.sparse_weights:
             from scipy import sparse
 
-            csc = sparse.csc_matrix(w)  # its columns are the rows of W^T: no dense transpose
+            # the columns of W in CSC are the rows of W^T: no dense transpose
+            csc = conn.csr().tocsc() if self.sparse_weights else sparse.csc_matrix(self._w)
             csc.sort_indices()
             self.t_indptr = csc.indptr.astype(np.int64)
             self.t_indices = csc.indices.astype(np.int32)
             self.t_data = csc.data.astype(np.float64)
+            if self.sparse_weights:
+                self._csr = sparse.csr_matrix((self.t_data, self.t_indices, self.t_indptr),
+                                              shape=(self.n_in, self.n_out))
         self._base: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
         self._base_k: tuple[_Baseline, np.ndarray, np.ndarray] | None = None
         self._const: tuple[_Message, np.ndarray | None, _Received] | None = None
@@ -233,28 +240,61 @@ class _Synapses:
         return cur, rec
 
     @property
-    def wt(self) -> np.ndarray:
-        """``W^T`` (n_in, n_out), C-contiguous, built on first use (the compiled paths use its CSR)."""
+    def wt(self):
+        """``W^T`` (n_in, n_out): dense and C-contiguous, built on first use, for dense weights; the
+        CSR matrix of ``W^T`` for sparse weights (every product with it is then sparse)."""
+        if self.sparse_weights:
+            return self._csr
         if "wt" not in self._lazy:
             self._lazy["wt"] = np.ascontiguousarray(self._w.T)
         return self._lazy["wt"]
+
+    def times_wt(self, events) -> np.ndarray:
+        """``events @ W^T`` as a dense (N, n_out) array for a sparse (N, n_in) ``events`` matrix.
+
+        With sparse weights it is CSR x CSR: the same additions in the same order (increasing
+        presynaptic index) as CSR x dense weights.
+        """
+        if self.sparse_weights:
+            return (events @ self._csr).toarray()
+        return np.asarray(events @ self.wt)
 
     @property
     def fan_out_bits(self) -> np.ndarray:
         """Fan-out set of each presynaptic neuron as packed bits: (n_in, n_words) uint64."""
         if "bits" not in self._lazy:
             n_words = (self.n_out + 63) // 64
-            padded = np.zeros((self.n_in, n_words * 64), dtype=bool)
-            padded[:, :self.n_out] = self.wt != 0
-            self._lazy["bits"] = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
+            if self.sparse_weights:  # straight from the CSR of W^T
+                bits = np.zeros((self.n_in, n_words), dtype=np.uint64)
+                rows = np.repeat(np.arange(self.n_in), np.diff(self.t_indptr))
+                j = self.t_indices.astype(np.int64)
+                np.bitwise_or.at(bits, (rows, j >> 6), np.left_shift(np.uint64(1), (j & 63).astype(np.uint64)))
+                self._lazy["bits"] = bits
+            else:
+                padded = np.zeros((self.n_in, n_words * 64), dtype=bool)
+                padded[:, :self.n_out] = self.wt != 0
+                self._lazy["bits"] = np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
         return self._lazy["bits"]
 
     @property
-    def mask_t32(self) -> np.ndarray:
-        """The synapse mask, transposed (n_in, n_out), as float32 (exact small-integer counts)."""
+    def mask_t32(self):
+        """The synapse mask, transposed (n_in, n_out), as float32 (exact small-integer counts); a CSR
+        matrix for sparse weights."""
         if "mask32" not in self._lazy:
-            self._lazy["mask32"] = (self.wt != 0).astype(np.float32)
+            if self.sparse_weights:
+                from scipy import sparse
+
+                self._lazy["mask32"] = sparse.csr_matrix(
+                    (np.ones(self.t_indices.size, dtype=np.float32), self.t_indices, self.t_indptr),
+                    shape=(self.n_in, self.n_out))
+            else:
+                self._lazy["mask32"] = (self.wt != 0).astype(np.float32)
         return self._lazy["mask32"]
+
+    def counts_through_mask(self, events) -> np.ndarray:
+        """``events (float32) @ mask^T`` as a dense float32 array: synapses reaching each pair."""
+        out = events.astype(np.float32) @ self.mask_t32
+        return out.toarray() if self.sparse_weights else np.asarray(out)
 
     def fresh(self) -> "_Synapses":
         """A view of the same weights with its own per-chunk state (cached products, counters)."""
@@ -336,6 +376,10 @@ class _Synapses:
             out = np.zeros((values.shape[0], self.n_out))
             _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, out, _NO_MARKS, False)
             return out
+        if self.sparse_weights:
+            from scipy import sparse
+
+            return self.times_wt(sparse.csr_matrix(values))
         return values @ self.wt
 
     def _receive_deviation(self, msg: _Message, want_current: bool) -> tuple[np.ndarray | None, _Received]:
@@ -343,15 +387,15 @@ class _Synapses:
         shape = (msg.shape[0], self.n_in)
         if self._base is None or self._base[0] is not msg.baseline:
             ones = _events(msg.baseline.flat, np.ones(msg.baseline.flat.size), shape)
-            base_cnt = None if self.full else np.asarray(ones.astype(np.float32) @ self.mask_t32)
-            self._base = (msg.baseline, np.asarray(ones @ self.wt), base_cnt)
+            base_cnt = None if self.full else self.counts_through_mask(ones)
+            self._base = (msg.baseline, self.times_wt(ones), base_cnt)
         _, base_cur, base_cnt = self._base
         self.stats["baseline"] += 1
         dev = _events(msg.dev_flat, msg.dev_data, shape)
-        cur = (base_cur + dev @ self.wt) if want_current else None
+        cur = (base_cur + self.times_wt(dev)) if want_current else None
         if self.full:
             return cur, _Received(shape[0], self.n_out, msg.rows, None, self.has_input)
-        counts = base_cnt + dev.astype(np.float32) @ self.mask_t32  # exact small integers in float32
+        counts = base_cnt + self.counts_through_mask(dev)  # exact small integers in float32
         return cur, _Received(shape[0], self.n_out, None, None, None, matrix=counts > 0.5)
 
     def _received(self, msg: _Message) -> _Received:
@@ -372,6 +416,8 @@ class _Synapses:
                 "sparse": (SPARSE_OP_COST * msg.nnz * float(self.fan_out[cols].mean())
                            + SPARSE_OUTPUT_COST * len(rows) * self.n_out)}
         strategy = {"never": "dense", "always": "sparse", "events": "events"}.get(self.mode) or min(work, key=work.get)
+        if self.sparse_weights:  # no dense weights to multiply: events x the CSR of W^T
+            strategy = "sparse"
         if strategy != "dense":
             from scipy import sparse
 
@@ -380,8 +426,8 @@ class _Synapses:
             r, c = np.divmod(flat, self.n_in)
             indptr = np.searchsorted(r, np.arange(n_samples + 1))
             events = sparse.csr_matrix((msg.values.ravel()[flat], c, indptr), shape=(n_samples, self.n_in))
-            if strategy == "events":
-                return np.asarray(events @ self.wt)
+            if strategy == "events" or self.sparse_weights:
+                return self.times_wt(events)
             if self._csr is None:
                 self._csr = sparse.csr_matrix(self.wt)
             return (events @ self._csr).toarray()

@@ -15,6 +15,9 @@ Active-update counting uses the same product on the synapse mask (``(m != 0) @ M
 a neuron *received* when a presynaptic neuron joined to it by a nonzero synapse emitted),
 or, for a fully connected layer, whether the sample carried any message at all.
 
+Weights are dense tensors: a connection stored as CSR (:class:`neurosim.network.Connection`)
+is densified once per run, ``W^T`` built straight from its CSR, and its mask beside it.
+
 ``dtype`` is float64 by default: spike counts then match the reference engine (the only
 difference is the order of floating-point additions inside a product, which decides a
 threshold comparison only on exact ties). ``float32`` halves memory traffic; its
@@ -139,13 +142,16 @@ class _Synapses:
         import torch
 
         self.product = product
-        w = np.asarray(layer.connection.weight)
-        self.n_out, self.n_in = w.shape
-        mask = w != 0
-        self.wt = torch.as_tensor(np.ascontiguousarray(w.T), dtype=dtype, device=dev)  # (n_in, n_out)
-        self.has_input = torch.as_tensor(mask.any(axis=1), device=dev)
-        self.full = bool(mask[mask.any(axis=1)].all()) if mask.any() else True
-        self.mask_t = None if self.full else torch.as_tensor(np.ascontiguousarray(mask.T), dtype=dtype, device=dev)
+        conn = layer.connection
+        self.n_out, self.n_in = conn.shape
+        # dense W^T on the device; a sparse connection is densified once, transposed from its CSR
+        wt = conn.csr().T.toarray() if conn.is_sparse else np.ascontiguousarray(conn.dense().T)
+        self.wt = torch.as_tensor(wt, dtype=dtype, device=dev)  # (n_in, n_out)
+        fan_in = conn.fan_in()
+        self.has_input = torch.as_tensor(fan_in > 0, device=dev)
+        self.full = bool((fan_in[fan_in > 0] == self.n_in).all())
+        self.mask_t = None if self.full else torch.as_tensor(wt != 0, dtype=dtype, device=dev)
+        del wt
         self.bias = torch.as_tensor(layer.connection.bias, dtype=dtype, device=dev)[None, :]
         self.stats = {"dense": 0, "events": 0, "skipped": 0}
 
