@@ -357,7 +357,7 @@ def convert(ann: AnnModel, coding: str = "rate", *, percentile: float = DEFAULT_
         w = ann.weights[l] * (scales[l] / scales[l + 1])
         b = ann.biases[l] / scales[l + 1]
         name = "hidden" if n_hidden == 1 else f"hidden{l + 1}"
-        conn = Connection(w, b)
+        conn = Connection.from_weights(w, b)
         if coding == "rate":
             layers.append(Layer(name, "if", w.shape[0], params={"v_threshold": 1.0, "v_init": v_init},
                                 options={"reset": "subtract"}, connection=conn))
@@ -368,7 +368,7 @@ def convert(ann: AnnModel, coding: str = "rate", *, percentile: float = DEFAULT_
     layers.append(Layer("output", "readout", w_out.shape[0], params={"scale": 1.0},
                         options={"activation": ann.output_activation,
                                  "decode": "mean" if coding == "rate" else "sum"},
-                        connection=Connection(w_out, ann.biases[-1])))
+                        connection=Connection.from_weights(w_out, ann.biases[-1])))
     meta: dict[str, Any] = {
         "converter": "neurosim.ann_to_snn", "converter_version": CONVERTER_VERSION,
         "coding": coding, "model": ann.source.get("model", "unknown"), "source": ann.source.get("path"),
@@ -435,17 +435,18 @@ def ann_forward_from_network(network: SpikingNetwork, x: np.ndarray) -> tuple[li
 
     Valid for networks with metadata ``ann_equivalent``: ``a_0 = gain * x``,
     ``a_l = relu(W'_l a_{l-1} + b'_l)``, output ``activation(scale * (W'_L a + b'_L))``.
-    Multiply hidden activations by the layer scale to get the ANN's own units.
+    Multiply hidden activations by the layer scale to get the ANN's own units. The products
+    are dense (BLAS, as the ANN computes them): a sparse connection is densified one layer at a time.
     """
     if not network.metadata.get("ann_equivalent"):
         raise ConversionError("network was not converted from a ReLU ANN (metadata lacks ann_equivalent)")
     a = np.asarray(x, dtype=np.float64) * network.layers[0].params["gain"][None, :]
     hidden = []
     for layer in network.layers[1:-1]:
-        a = np.maximum(a @ layer.connection.weight.T + layer.connection.bias, 0.0)
+        a = np.maximum(a @ layer.connection.dense().T + layer.connection.bias, 0.0)
         hidden.append(a)
     out = network.layers[-1]
-    z = out.params["scale"] * (a @ out.connection.weight.T + out.connection.bias)
+    z = out.params["scale"] * (a @ out.connection.dense().T + out.connection.bias)
     return hidden, output_activation(z, out.options.get("activation", "identity"))
 
 
@@ -458,7 +459,7 @@ def ann_macs(network: SpikingNetwork, x: np.ndarray) -> dict[str, float]:
     """
     hidden, _ = ann_forward_from_network(network, x)
     acts = [np.asarray(x, dtype=np.float64)] + hidden
-    dense = sum(layer.connection.weight.size for layer in network.layers[1:])
+    dense = sum(np.prod(layer.connection.shape) for layer in network.layers[1:])
     nonzero = sum(layer.connection.nonzero_synapses for layer in network.layers[1:])
     effective = 0.0
     for l, a in enumerate(acts):

@@ -1,4 +1,10 @@
-"""Reading a NIR file into a :class:`~neurosim.network.SpikingNetwork` (see :mod:`converters.nir_io`)."""
+"""Reading a NIR file into a :class:`~neurosim.network.SpikingNetwork` (see :mod:`converters.nir_io`).
+
+The weights of Affine and Linear nodes are read from the file in blocks of rows, each block
+turned into CSR at once, so no dense copy of a sparse weight matrix is ever held; each
+connection is then stored by :meth:`neurosim.network.Connection.from_weights` (CSR below
+:data:`neurosim.defaults.SPARSE_STORAGE_DENSITY`, dense otherwise).
+"""
 from __future__ import annotations
 
 import json
@@ -23,11 +29,61 @@ def read_network(path: str | Path, *, dt_s: float | None = None, input_encoding:
         raise NetworkFileError(f"{path}: NIR file does not exist")
     _prescan(path)
     try:
-        graph = nir.read(path, type_check=False)  # shapes are checked here, scalars broadcast
+        graph = _read_graph(path)  # shapes are checked here, scalars broadcast
     except Exception as exc:  # h5py/nir raise OSError, KeyError, ValueError, AssertionError, TypeError
         where = _failing_node(path)
         raise NetworkFileError(f"{path}: malformed NIR graph{where} ({type(exc).__name__}: {_first_line(exc)})") from None
     return nir_to_network(graph, dt_s=dt_s, input_encoding=input_encoding, origin=str(path))
+
+
+#: elements of a weight matrix read from the file at once (32 MiB of float64)
+READ_BLOCK_ELEMENTS = 1 << 22
+
+
+def _read_graph(path: Path):
+    """``nir.read(path, type_check=False)``, with Affine/Linear weights read as CSR arrays."""
+    import h5py
+    import nir
+
+    with h5py.File(path, "r") as f:
+        data = _hdf_tree(f["node"])
+    data["type_check"] = False
+    return nir.dict2NIRNode(data)
+
+
+def _hdf_tree(group) -> dict[str, Any]:
+    """``nir.serialization.hdf2dict`` of ``group``; a 2-D numeric ``weight`` of an Affine or Linear
+    node comes as a :class:`scipy.sparse.csr_array` (:func:`_read_matrix`)."""
+    import h5py
+    from nir.serialization import try_byte_to_str
+
+    out: dict[str, Any] = {}
+    linear = "type" in group and isinstance(group["type"], h5py.Dataset) \
+        and group["type"][()] in (b"Affine", b"Linear")
+    for key, item in group.items():
+        key = try_byte_to_str(key)
+        if isinstance(item, h5py.Group):
+            out[key] = _hdf_tree(item)
+        elif isinstance(item, h5py.Dataset):
+            if linear and key == "weight" and item.ndim == 2 and item.dtype.kind in "biuf":
+                out[key] = _read_matrix(item)
+            else:
+                out[key] = try_byte_to_str(item[()])
+    return out
+
+
+def _read_matrix(dataset):
+    """A 2-D HDF5 dataset as a canonical CSR array, read in blocks of whole storage chunks of rows."""
+    from scipy import sparse
+
+    n_out, n_in = dataset.shape
+    rows = max(1, READ_BLOCK_ELEMENTS // max(n_in, 1))
+    if dataset.chunks:  # whole chunks per block: each is decompressed once
+        rows = max(1, rows // dataset.chunks[0]) * dataset.chunks[0]
+    blocks = [sparse.csr_array(dataset[start:start + rows]) for start in range(0, n_out, rows)]
+    if not blocks:
+        return sparse.csr_array((n_out, n_in), dtype=dataset.dtype)
+    return sparse.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
 
 def _failing_node(path: Path) -> str:
@@ -191,10 +247,10 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
             elif pending is None:
                 pending = (np.diag(s), np.zeros(size))
             else:
-                pending = (s[:, None] * pending[0], s * pending[1])
+                pending = (_rows_times(s, pending[0]), s * pending[1])
             continue
         if t in ("Affine", "Linear"):
-            w = _real(node.weight, origin, name, "weight")
+            w = _matrix(node.weight, origin, name, "weight")
             if w.ndim != 2:
                 raise UnsupportedNodeError(f"{origin}: node {name!r} of type {t} has a {w.ndim}-D weight; "
                                            "only 2-D (out, in) weights are supported")
@@ -209,7 +265,7 @@ def nir_to_network(graph, *, dt_s: float | None = None, input_encoding: str | No
             if w.shape[1] != size:
                 raise NetworkFileError(f"{origin}: node {name!r} ({t}) takes {w.shape[1]} inputs but receives {size}")
             pending_name = name
-            pending = (w, b) if pending is None else (w @ pending[0], w @ pending[1] + b)
+            pending = (w, b) if pending is None else (_product(w, pending[0]), w @ pending[1] + b)
             size = w.shape[0]
             continue
         if t in NEURON_TYPES:
@@ -246,13 +302,15 @@ def _readout_layer(name, affine, declared, origin) -> Layer:
     options = {"activation": declared.get("activation", "identity"), "decode": declared.get("decode", "mean")}
     try:
         return Layer(name, "readout", w.shape[0], params={"scale": declared.get("scale", 1.0)}, options=options,
-                     connection=Connection(w, b))
+                     connection=Connection.from_weights(w, b))
     except ValidationError as exc:
         raise NetworkFileError(f"{origin}: node {name!r} (readout): {exc}") from None
 
 
-def _finite(arr: np.ndarray, origin: str, name: str, t: str, attr: str) -> None:
-    if not np.isfinite(arr).all():
+def _finite(arr, origin: str, name: str, t: str, attr: str) -> None:
+    from scipy import sparse
+
+    if not np.isfinite(arr.data if sparse.issparse(arr) else arr).all():
         raise NetworkFileError(f"{origin}: node {name!r} ({t}): {attr} contains NaN or infinite values")
 
 
@@ -298,7 +356,7 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
         factor = vec("r")
         _finite(factor, origin, name, t, "r")
         if not np.all(factor == 1.0):
-            w, b = factor[:, None] * w, factor * b
+            w, b = _rows_times(factor, w), factor * b
     if t in ("IF", "LIF", "CubaLIF"):
         reset = meta.get("reset", "zero")
         options["reset"] = reset
@@ -330,7 +388,7 @@ def _neuron_layer(name, node, t, meta, w, b, dt, origin) -> Layer:
         raise UnsupportedNodeError(f"{origin}: node {name!r} of type I (a plain integrator) is not supported; "
                                    "neurosim reads I nodes only as its sigma_delta/readout layers (metadata kind)")
     try:
-        layer = Layer(name, kind, n, params=params, options=options, connection=Connection(w, b))
+        layer = Layer(name, kind, n, params=params, options=options, connection=Connection.from_weights(w, b))
     except ValidationError as exc:
         raise NetworkFileError(f"{origin}: node {name!r} ({t}): {exc}") from None
     for attr, value in vars(node).items():  # also the parameters this reading does not use (v_reset of 'subtract')
@@ -397,6 +455,39 @@ def _real(value, origin: str, name: str, attr: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise NetworkFileError(f"{origin}: node {name!r}: {attr} has dtype {arr.dtype}; expected real numbers")
     return arr.astype(np.float64)
+
+
+def _matrix(value, origin: str, name: str, attr: str):
+    """A weight as a float64 CSR array (when read sparse) or as :func:`_real` makes it."""
+    from scipy import sparse
+
+    if not sparse.issparse(value):
+        return _real(value, origin, name, attr)
+    if value.dtype.kind not in "biuf":
+        raise NetworkFileError(f"{origin}: node {name!r}: {attr} has dtype {value.dtype}; expected real numbers")
+    return sparse.csr_array(value, dtype=np.float64)
+
+
+def _rows_times(s: np.ndarray, w):
+    """``s[:, None] * w`` for a dense or CSR ``w`` (one product per entry; CSR stays CSR)."""
+    from scipy import sparse
+
+    if not sparse.issparse(w):
+        return s[:, None] * w
+    w = sparse.csr_array(w, copy=True)
+    w.data = np.repeat(s, np.diff(w.indptr)) * w.data
+    return w
+
+
+def _product(a, b):
+    """``a @ b`` of two maps composed in a chain, dense or CSR (CSR when both are)."""
+    from scipy import sparse
+
+    if sparse.issparse(a) and sparse.issparse(b):
+        return sparse.csr_array(a @ b)
+    if sparse.issparse(a) or sparse.issparse(b):
+        return np.asarray((sparse.csr_array(a) @ sparse.csr_array(b)).toarray())
+    return a @ b
 
 
 def _size(value, origin: str, name: str, attr: str) -> int:

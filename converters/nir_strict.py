@@ -135,9 +135,9 @@ def strict_network(network: SpikingNetwork, *, target_dt_s: float | None = None,
     layers = [in_layer]
 
     for i, layer in enumerate(network.layers[1:], start=1):
-        w, b = layer.connection.weight.copy(), layer.connection.bias.copy()
+        conn = layer.connection  # kept in its storage form, dense or CSR
         if i == 1 and fold is not None:
-            w = w * fold[None, :]
+            conn = conn.scaled(cols=fold)
         params = {k: v.copy() for k, v in layer.params.items()}
         options = dict(layer.options)
         if layer.kind in ("if", "lif", "cuba_lif"):
@@ -157,7 +157,7 @@ def strict_network(network: SpikingNetwork, *, target_dt_s: float | None = None,
         if layer.kind == "readout":
             scale = params.pop("scale")
             if not np.all(scale == 1.0):
-                w, b = scale[:, None] * w, scale * b
+                conn = conn.scaled(rows=scale)
             params["scale"] = np.ones(layer.size)
             note(layer.name, "readout", "non-spiking accumulator (NIR I node + neurosim metadata)",
                  f"the output current of the Affine {layer.name!r} (scale folded in); decoded output "
@@ -170,7 +170,7 @@ def strict_network(network: SpikingNetwork, *, target_dt_s: float | None = None,
                 note(layer.name, "time constants", f"{', '.join(scaled)} for dt = {dt:g} s",
                      f"x {factor:g} for dt = {new_dt:g} s (same discrete dynamics)", True)
         layers.append(Layer(layer.name, layer.kind, layer.size, params=params, options=options,
-                            connection=Connection(w, b)))
+                            connection=Connection(conn.weight.copy(), conn.bias.copy())))
     if network.metadata.get("gate") == "threshold":
         note(network.layers[1].name, "gate", "learned gate threshold theta",
              "unchanged: already the plain bias b - theta of the Affine", True)
@@ -204,7 +204,7 @@ def strict_to_nir(strict: SpikingNetwork, changes: list[dict[str, Any]] | None =
         if layer.kind == "readout":
             if layer is not layers[-1] or not np.all(layer.params["scale"] == 1.0):
                 raise ValidationError(f"layer {layer.name!r}: strict readout must be last with scale 1")
-            nodes[layer.name] = nir.Affine(weight=conn.weight.copy(), bias=conn.bias.copy())
+            nodes[layer.name] = nir.Affine(weight=conn.dense(copy=True), bias=conn.bias.copy())
             edges.append((prev, layer.name))
             prev = layer.name
             readout = {"activation": layer.options["activation"], "decode": "mean",
@@ -217,7 +217,7 @@ def strict_to_nir(strict: SpikingNetwork, changes: list[dict[str, Any]] | None =
         syn = f"{layer.name}_synapses"
         if syn in names or syn in nodes:
             raise ValidationError(f"NIR node name {syn!r} collides with a layer name; rename the layer")
-        nodes[syn] = nir.Affine(weight=conn.weight.copy(), bias=conn.bias.copy())
+        nodes[syn] = nir.Affine(weight=conn.dense(copy=True), bias=conn.bias.copy())
         node = _neuron_node(layer, strict.dt_s)
         node.metadata = {}
         nodes[layer.name] = node

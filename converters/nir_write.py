@@ -1,4 +1,10 @@
-"""Writing a :class:`~neurosim.network.SpikingNetwork` as a NIR file (see :mod:`converters.nir_io`)."""
+"""Writing a :class:`~neurosim.network.SpikingNetwork` as a NIR file (see :mod:`converters.nir_io`).
+
+NIR's Affine node holds a dense weight array, so every connection is written dense, also one
+stored as CSR. :func:`write_network` builds those dense arrays one at a time, each while its
+dataset is written, and writes the same HDF5 layout as ``nir.write`` (which would first hold
+the dense arrays of every layer, and copies of them).
+"""
 from __future__ import annotations
 
 import io
@@ -13,8 +19,12 @@ from neurosim.fileio import write_atomic
 from neurosim.network import Layer, SpikingNetwork, _plain
 
 
-def network_to_nir(network: SpikingNetwork):
-    """The :class:`nir.NIRGraph` of ``network`` (see the module docstring)."""
+def network_to_nir(network: SpikingNetwork, *, lazy_weights: bool = False):
+    """The :class:`nir.NIRGraph` of ``network`` (see the module docstring).
+
+    ``lazy_weights``: the Affine nodes hold placeholders of the weights' shape instead of dense
+    arrays (for :func:`write_network`, which makes each dense array as it writes it).
+    """
     import nir
 
     dt = network.dt_s
@@ -41,7 +51,8 @@ def network_to_nir(network: SpikingNetwork):
     for layer in network.layers[1:]:
         syn = _unique(f"{layer.name}_synapses", nodes, names)
         conn = layer.connection
-        nodes[syn] = nir.Affine(weight=np.array(conn.weight), bias=np.array(conn.bias))
+        weight = _LazyWeight(conn) if lazy_weights else conn.dense(copy=True)
+        nodes[syn] = nir.Affine(weight=weight, bias=np.array(conn.bias))
         edges.append((prev, syn))
         nodes[layer.name] = _neuron_node(layer, dt)
         edges.append((syn, layer.name))
@@ -93,8 +104,53 @@ def _neuron_node(layer: Layer, dt: float):
 
 
 def write_network(network: SpikingNetwork, path: str | Path) -> Path:
-    """Write ``network`` to the NIR file ``path`` atomically (:func:`write_graph`)."""
-    return write_graph(network_to_nir(network), path)
+    """Write ``network`` to the NIR file ``path`` atomically, one dense weight array at a time.
+
+    The file is what ``nir.write`` writes for :func:`network_to_nir` (same groups, datasets,
+    dtypes and gzip compression); peak memory is one layer's dense weights, not all of them.
+    """
+    import h5py
+    import nir
+
+    tree = network_to_nir(network, lazy_weights=True).to_dict()  # placeholders: no array is copied
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f.create_dataset("version", data=nir.version, dtype=h5py.string_dtype())
+        _write_tree(f.create_group("node"), tree)
+    return write_atomic(path, buf.getvalue())
+
+
+class _LazyWeight:
+    """Stands for a connection's dense weight in a graph until it is written (shape only)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.shape = connection.shape
+
+    def __deepcopy__(self, memo):  # ``NIRNode.to_dict`` deep-copies its fields: keep the placeholder
+        return self
+
+
+def _write_tree(group, node: dict, compression: str = "gzip") -> None:
+    """``nir.write``'s recursive writer, making each :class:`_LazyWeight` dense only while writing it."""
+    import h5py
+
+    for key, value in node.items():
+        if key == "metadata":
+            if value != {}:
+                _write_tree(group.create_group(key), value, compression)
+        elif isinstance(value, str):
+            group.create_dataset(key, data=value, dtype=h5py.string_dtype())
+        elif isinstance(value, _LazyWeight):
+            dense = value.connection.dense()
+            group.create_dataset(key, data=dense, dtype=dense.dtype, compression=compression)
+            del dense
+        elif isinstance(value, np.ndarray):
+            group.create_dataset(key, data=value, dtype=value.dtype, compression=compression)
+        elif isinstance(value, dict):
+            _write_tree(group.create_group(str(key)), value, compression)
+        else:
+            group.create_dataset(key, data=value)
 
 
 def write_graph(graph, path: str | Path) -> Path:

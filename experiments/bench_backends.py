@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     for coding, (net, source) in load_networks(args).items():
         shape = "-".join(str(layer.size) for layer in net.layers)
         density = (sum(layer.connection.nonzero_synapses for layer in net.layers[1:])
-                   / sum(layer.connection.weight.size for layer in net.layers[1:]))
+                   / sum(np.prod(layer.connection.shape) for layer in net.layers[1:]))
         print(f"\n{coding} coding, network {shape} (weight density {density:.3f}, {source}), "
               f"{n} digits x T={args.timesteps}, {os.cpu_count()} cores")
         plan = [("reference", {}, "reference")]

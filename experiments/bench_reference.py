@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         "samples_per_s": n / wall, "synaptic_ops": rec.synaptic_ops, "synaptic_ops_per_s": rec.synaptic_ops / wall,
         "synaptic_ops_per_inference": rec.synaptic_ops / n, "spikes_per_inference": rec.total_spikes / n,
         "weight_density": sum(l.connection.nonzero_synapses for l in net.layers[1:])
-        / sum(l.connection.weight.size for l in net.layers[1:]),
+        / sum(np.prod(l.connection.shape) for l in net.layers[1:]),
         "hidden_active_fraction": float((rec.layers[1].spike_counts > 0).mean()),
         "mse_vs_input": rec.mse_vs_input, "products": rec.info.get("products"),
         "cpu_count": os.cpu_count(), "target_s": 20.0, "passes": wall < 20.0,

@@ -107,9 +107,9 @@ def snntorch_run(net, x: np.ndarray, T: int, batch: int = 1000, threads: int | N
     hidden, out = net.layers[1], net.layers[2]
     fc1, fc2 = nn.Linear(net.input_size, hidden.size), nn.Linear(hidden.size, out.size)
     with torch.no_grad():
-        fc1.weight.copy_(torch.as_tensor(hidden.connection.weight))
+        fc1.weight.copy_(torch.as_tensor(hidden.connection.dense()))
         fc1.bias.copy_(torch.as_tensor(hidden.connection.bias))
-        fc2.weight.copy_(torch.as_tensor(out.connection.weight))
+        fc2.weight.copy_(torch.as_tensor(out.connection.dense()))
         fc2.bias.copy_(torch.as_tensor(out.connection.bias))
     lif = snn.Leaky(beta=1.0, threshold=1.0, reset_mechanism="subtract")
     gain = float(np.asarray(net.layers[0].params["gain"]).ravel()[0])
@@ -453,7 +453,7 @@ def mnist_t10k(run: Path | None, data_dir: str | None, out: Path, nir: Path | No
         rows[engine] = run_engine(engine, path, out / "mnist256.inputs.npy", 10000, 64, 900)
     shape = "-".join(str(l.size) for l in net.layers)
     density = sum(l.connection.nonzero_synapses for l in net.layers[1:]) / sum(
-        l.connection.weight.size for l in net.layers[1:])
+        np.prod(l.connection.shape) for l in net.layers[1:])
     print(f"\nMNIST t10k, trained sparse {shape} (weight density {density:.3f}), T=64:")
     for engine, row in rows.items():
         if "error" in row:

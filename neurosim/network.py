@@ -164,10 +164,27 @@ class Connection:
         n_out, n_in = self.weight.shape
         return int(n_out), int(n_in)
 
-    def dense(self) -> np.ndarray:
-        """``W`` as a dense float64 (n_out, n_in) array: the stored array itself when dense (do not
-        modify it), a new one when sparse."""
-        return self.weight.toarray() if self.is_sparse else self.weight
+    def dense(self, copy: bool = False) -> np.ndarray:
+        """``W`` as a dense float64 (n_out, n_in) array: a new one when sparse or ``copy``, else the
+        stored array itself (do not modify it)."""
+        if self.is_sparse:
+            return self.weight.toarray()
+        return self.weight.copy() if copy else self.weight
+
+    def scaled(self, rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> "Connection":
+        """A connection of the same storage with ``W'[j, i] = rows[j] * W[j, i] * cols[i]`` (one
+        product per factor, as ``rows[:, None] * W * cols[None, :]``) and bias ``rows * b``."""
+        bias = self.bias if rows is None else np.asarray(rows, dtype=np.float64) * self.bias
+        if not self.is_sparse:
+            w = self.weight if cols is None else self.weight * np.asarray(cols, dtype=np.float64)[None, :]
+            w = w if rows is None else np.asarray(rows, dtype=np.float64)[:, None] * w
+            return Connection(w.copy() if w is self.weight else w, bias)
+        w = self.weight.copy()
+        if cols is not None:
+            w.data = w.data * np.asarray(cols, dtype=np.float64)[w.indices]
+        if rows is not None:
+            w.data = np.repeat(np.asarray(rows, dtype=np.float64), np.diff(w.indptr)) * w.data
+        return Connection(w, bias)
 
     def csr(self):
         """``W`` as a canonical float64 :class:`scipy.sparse.csr_array`: the stored one when sparse."""

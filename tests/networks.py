@@ -111,7 +111,7 @@ def naive_run(network, x: np.ndarray, T: int, seed: int = 0):
             if k < l:
                 continue
             layer, st = layers[l], state[l]
-            W, b = layer.connection.weight, layer.connection.bias
+            W, b = layer.connection.dense(), layer.connection.bias
             m = prev[l - 1]
             I = m @ W.T + b
             rec = ((m != 0).astype(float) @ (W != 0).T.astype(float)) > 0

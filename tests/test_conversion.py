@@ -116,9 +116,9 @@ def test_gate_threshold_becomes_negative_bias_and_masks_absent_synapses(ckpt_dir
     np.testing.assert_allclose(hidden.connection.bias,
                                (sd["encoder.bias"].double() - sd["gate.threshold"].double()).numpy() / lam,
                                rtol=1e-12)
-    np.testing.assert_allclose(hidden.connection.weight, sd["encoder.weight"].double().numpy() * lam0 / lam,
+    np.testing.assert_allclose(hidden.connection.dense(), sd["encoder.weight"].double().numpy() * lam0 / lam,
                                rtol=1e-12)
-    np.testing.assert_allclose(net.layers[2].connection.weight, sd["decoder.weight"].double().numpy() * lam,
+    np.testing.assert_allclose(net.layers[2].connection.dense(), sd["decoder.weight"].double().numpy() * lam,
                                rtol=1e-12)
     assert hidden.connection.nonzero_synapses == int(raw["masks"]["encoder.weight"].sum())
     assert net.layers[2].connection.nonzero_synapses == int(raw["masks"]["decoder.weight"].sum())

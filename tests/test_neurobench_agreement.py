@@ -110,8 +110,8 @@ class ChainNet(torch.nn.Module):
         for layer in network.layers[1:]:
             conn = layer.connection
             graded = layer.kind == "sigma_delta"
-            lin = torch.nn.Linear(conn.weight.shape[1], conn.weight.shape[0], bias=not graded, dtype=torch.float64)
-            lin.weight.data = torch.as_tensor(conn.weight)
+            lin = torch.nn.Linear(conn.shape[1], conn.shape[0], bias=not graded, dtype=torch.float64)
+            lin.weight.data = torch.as_tensor(conn.dense())
             if not graded:
                 lin.bias.data = torch.as_tensor(conn.bias)
             linears.append(lin)

@@ -40,7 +40,7 @@ def assert_same_network(a: SpikingNetwork, b: SpikingNetwork):
             np.testing.assert_array_equal(la.params[key], lb.params[key], err_msg=f"{la.name}.{key}")
         assert (la.connection is None) == (lb.connection is None)
         if la.connection is not None:
-            np.testing.assert_array_equal(la.connection.weight, lb.connection.weight)
+            np.testing.assert_array_equal(la.connection.dense(), lb.connection.dense())
             np.testing.assert_array_equal(la.connection.bias, lb.connection.bias)
 
 
@@ -96,7 +96,7 @@ def test_plain_nir_reader_sees_a_standard_graph(tmp_path, checkpoint):
                      "output": "I", "nir_output": "Output"}
     assert graph.edges == [("input", "hidden_synapses"), ("hidden_synapses", "hidden"),
                            ("hidden", "output_synapses"), ("output_synapses", "output"), ("output", "nir_output")]
-    np.testing.assert_array_equal(graph.nodes["hidden_synapses"].weight, net.layers[1].connection.weight)
+    np.testing.assert_array_equal(graph.nodes["hidden_synapses"].weight, net.layers[1].connection.dense())
     np.testing.assert_array_equal(graph.nodes["hidden"].r, np.ones(net.layers[1].size))
     np.testing.assert_array_equal(graph.nodes["hidden"].v_threshold, net.layers[1].params["v_threshold"])
     meta = json.loads(graph.metadata["neurosim"])
@@ -151,7 +151,7 @@ def test_if_gain_and_cuba_w_in_follow_the_documented_convention(tmp_path):
     edges = [("in", "fc"), ("fc", "if"), ("if", "fc2"), ("fc2", "cuba"), ("cuba", "out")]
     net = read_network(write_graph(tmp_path / "g.nir", nodes, edges), dt_s=1e-3)
     # IF: v += r * I, r folded into the synapses
-    np.testing.assert_array_equal(net.layers[1].connection.weight, 2.0 * np.eye(2))
+    np.testing.assert_array_equal(net.layers[1].connection.dense(), 2.0 * np.eye(2))
     np.testing.assert_array_equal(net.layers[1].connection.bias, [0.2, 0.4])
     # CubaLIF: neurosim w_in = dt / tau_syn * NIR w_in
     np.testing.assert_allclose(net.layers[2].params["w_in"], [0.2, 0.2])

@@ -104,8 +104,8 @@ def test_silenced_neurons_never_spike_and_the_rest_are_unchanged(tmp_path):
     assert counts[:, gone].sum() == 0
     keep = np.setdiff1d(np.arange(32), gone)
     assert np.array_equal(counts[:, keep], intact[:, keep])  # feed-forward: nothing else changes
-    assert np.array_equal(net.layers[1].connection.weight[gone] != 0,
-                          pipeline.convert(tmp_path / "s.pt", "rate").network.layers[1].connection.weight[gone] != 0)
+    assert np.array_equal(net.layers[1].connection.dense()[gone] != 0,
+                          pipeline.convert(tmp_path / "s.pt", "rate").network.layers[1].connection.dense()[gone] != 0)
 
 
 def test_spiking_ablation_matches_the_ann_ablation(tmp_path):

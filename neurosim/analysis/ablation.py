@@ -125,11 +125,9 @@ def silence(network, units: np.ndarray, layer: int = 1):
     net = network.copy()
     units = np.asarray(units, dtype=int)
     if len(units):
-        conn = net.layers[layer].connection
-        conn.weight[units, :] = 0.0
-        conn.bias[units] = 0.0
+        net.layers[layer].connection = net.layers[layer].connection.silenced(outputs=units)
         if layer + 1 < len(net.layers):
-            net.layers[layer + 1].connection.weight[:, units] = 0.0
+            net.layers[layer + 1].connection = net.layers[layer + 1].connection.silenced(inputs=units)
     return net
 
 
