@@ -36,8 +36,8 @@ def read_network(path: str | Path, *, dt_s: float | None = None, input_encoding:
     return nir_to_network(graph, dt_s=dt_s, input_encoding=input_encoding, origin=str(path))
 
 
-#: elements of a weight matrix read from the file at once (32 MiB of float64)
-READ_BLOCK_ELEMENTS = 1 << 22
+#: elements of a weight matrix read from the file at once (8 MiB of float64)
+READ_BLOCK_ELEMENTS = 1 << 20
 
 
 def _read_graph(path: Path):

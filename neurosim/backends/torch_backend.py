@@ -145,7 +145,7 @@ class _Synapses:
         conn = layer.connection
         self.n_out, self.n_in = conn.shape
         # dense W^T on the device; a sparse connection is densified once, transposed from its CSR
-        wt = conn.csr().T.toarray() if conn.is_sparse else np.ascontiguousarray(conn.dense().T)
+        wt = conn.csr().T.toarray(order="C") if conn.is_sparse else np.ascontiguousarray(conn.dense().T)
         self.wt = torch.as_tensor(wt, dtype=dtype, device=dev)  # (n_in, n_out)
         fan_in = conn.fan_in()
         self.has_input = torch.as_tensor(fan_in > 0, device=dev)
