@@ -71,6 +71,53 @@ def reach(ev_ptr, ev_idx, indptr, indices, reached):  # pragma: no cover - compi
 
 
 @_jit
+def fire_row(v, cur, received, bias, v_th, v_reset, subtract, fired):  # pragma: no cover - compiled
+    """One integrate-and-fire update of one sample's row ``v`` (n), in place, without branches.
+
+    ``x = v + (cur + bias)``; ``fired[j] = x > v_th[j]``; ``v = x - v_th`` (subtract) or
+    ``v_reset`` where fired, else ``x``. Resets ``cur`` and ``received`` to 0 for the next
+    sample. Returns ``(spikes, active)``: active counts the neurons that received
+    (``received[j] != 0``) or fired. Straight-line code over ``j``: LLVM vectorises it.
+    """
+    n_spikes = 0
+    n_active = 0
+    if subtract:
+        for j in range(v.shape[0]):
+            x = v[j] + (cur[j] + bias[j])
+            spiked = x > v_th[j]
+            v[j] = x - v_th[j] if spiked else x
+            cur[j] = 0.0
+            fired[j] = spiked
+            n_spikes += spiked
+            n_active += spiked | (received[j] != 0)
+            received[j] = 0
+    else:
+        for j in range(v.shape[0]):
+            x = v[j] + (cur[j] + bias[j])
+            spiked = x > v_th[j]
+            v[j] = v_reset[j] if spiked else x
+            cur[j] = 0.0
+            fired[j] = spiked
+            n_spikes += spiked
+            n_active += spiked | (received[j] != 0)
+            received[j] = 0
+    return n_spikes, n_active
+
+
+@_jit
+def collect(fired, offset, flat_out, k):  # pragma: no cover - compiled
+    """Append ``offset + j`` for every ``fired[j]`` to ``flat_out`` from position ``k``; returns the new end.
+
+    Branch-free: every position is written, the end advances by ``fired[j]`` (0 or 1), so
+    ``flat_out`` needs room for one index past the last spike (it holds one per neuron and sample).
+    """
+    for j in range(fired.shape[0]):
+        flat_out[k] = offset + j
+        k += fired[j]
+    return k
+
+
+@_jit
 def if_update(v, cur, has_cur, bias, v_th, v_reset, subtract, flat_out):  # pragma: no cover - compiled
     """One integrate-and-fire step of a chunk, in place; returns the number of spikes.
 
@@ -99,73 +146,59 @@ def if_update(v, cur, has_cur, bias, v_th, v_reset, subtract, flat_out):  # prag
 
 @_jit
 def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_input, v, bias, v_th, v_reset,
-                      subtract, flat_out, cur_row, marks_row):  # pragma: no cover - compiled
+                      subtract, flat_out, cur_row, marks_row, fired):  # pragma: no cover - compiled
     """:func:`scatter` then :func:`if_update`, one sample at a time (its row stays in cache).
 
     Same arithmetic as the two kernels in turn: ``cur`` summed from 0 in event order, then
-    ``v += cur + bias``. Returns ``(spikes, active)``: the number of spikes (flat indices in
-    ``flat_out``) and of neuron updates that received a message or spiked (a fully connected
-    layer: every neuron with a synapse receives when its sample carries any message).
+    ``v += cur + bias`` (:func:`fire_row`). Returns ``(spikes, active)``: the number of spikes
+    (flat indices in ``flat_out``) and of neuron updates that received a message or spiked (a
+    fully connected layer: every neuron with a synapse receives when its sample carries any
+    message). ``cur_row``, ``marks_row`` and ``fired`` are scratch rows of length ``n``, kept zero
+    between samples.
     """
     n_samples, n = v.shape
     n_spikes = 0
     n_active = 0
-    for j in range(n):  # kept zero between samples: the update pass resets what it read
-        cur_row[j] = 0.0
-        marks_row[j] = 0
     for s in range(n_samples):
         start, stop = ev_ptr[s], ev_ptr[s + 1]
-        got = stop > start
         for e in range(start, stop):
             i = ev_idx[e]
             value = ev_val[e]
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                cur_row[j] += value * data[p]
-                marks_row[j] = 1
-        for j in range(n):
-            x = v[s, j] + (cur_row[j] + bias[j])
-            cur_row[j] = 0.0
-            spiked = x > v_th[j]
-            if spiked:
-                if subtract:
-                    x = x - v_th[j]
-                else:
-                    x = v_reset[j]
-                flat_out[n_spikes] = s * n + j
-                n_spikes += 1
-            v[s, j] = x
             if full:
-                received = got and has_input[j] != 0
+                for p in range(indptr[i], indptr[i + 1]):
+                    cur_row[indices[p]] += value * data[p]
             else:
-                received = marks_row[j] != 0
-                marks_row[j] = 0
-            if received or spiked:
-                n_active += 1
+                for p in range(indptr[i], indptr[i + 1]):
+                    j = indices[p]
+                    cur_row[j] += value * data[p]
+                    marks_row[j] = 1
+        if full and stop > start:
+            marks_row[:] = has_input
+        spikes, active = fire_row(v[s], cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+        n_active += active
+        if spikes:
+            n_spikes = collect(fired, s * n, flat_out, n_spikes)
     return n_spikes, n_active
 
 
 @_jit
 def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_input, any_row, base_cur,
-                        base_cnt, v, bias, v_th, v_reset, subtract, flat_out, dev_row,
-                        cnt_row):  # pragma: no cover - compiled
+                        base_cnt, v, bias, v_th, v_reset, subtract, flat_out, dev_row, cnt_row, marks_row,
+                        fired):  # pragma: no cover - compiled
     """:func:`scatter_if_update` for a message sent as a constant pattern ``c`` plus deviations.
 
     ``base_cur[s] = W c[s]`` and ``base_cnt[s, j]`` (synapses of ``c[s]`` reaching ``j``) are
-    computed once; the events are the deviations ``m - c`` (values +1/-1); ``dev_row`` and ``cnt_row``
-    are scratch rows of length ``n``. Per sample
+    computed once; the events are the deviations ``m - c`` (values +1/-1). Per sample
     ``I = base_cur + W (m - c)`` (the deviation product summed from 0 in event order, then
-    added: the arithmetic of the numpy baseline product), then ``v += I + b`` as
-    :func:`if_update`. A pair received when ``base_cnt + (deviation count) > 0`` (fully
+    added: the arithmetic of the numpy baseline product), then ``v += I + b``
+    (:func:`fire_row`). A pair received when ``base_cnt + (deviation count) > 0`` (fully
     connected: when its sample has any message, ``any_row[s]``, and the neuron a synapse).
-    Returns ``(spikes, active)``.
+    ``dev_row``, ``cnt_row``, ``marks_row`` and ``fired`` are scratch rows of length ``n``, kept
+    zero between samples. Returns ``(spikes, active)``.
     """
     n_samples, n = v.shape
     n_spikes = 0
     n_active = 0
-    for j in range(n):  # kept zero between samples: the update pass resets what it read
-        dev_row[j] = 0.0
-        cnt_row[j] = 0
     for s in range(n_samples):
         start, stop = ev_ptr[s], ev_ptr[s + 1]
         for e in range(start, stop):
@@ -180,29 +213,51 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
                     j = indices[p]
                     dev_row[j] += value * data[p]
                     cnt_row[j] += step
-        got = False
+        base = base_cur[s]
         if full:
-            got = any_row[s] != 0
-        for j in range(n):
-            x = v[s, j] + ((base_cur[s, j] + dev_row[j]) + bias[j])
-            dev_row[j] = 0.0
-            spiked = x > v_th[j]
-            if spiked:
-                if subtract:
-                    x = x - v_th[j]
-                else:
-                    x = v_reset[j]
-                flat_out[n_spikes] = s * n + j
-                n_spikes += 1
-            v[s, j] = x
-            if full:
-                received = got and has_input[j] != 0
-            else:
-                received = base_cnt[s, j] + cnt_row[j] > 0
+            for j in range(n):
+                dev_row[j] = base[j] + dev_row[j]
+            if any_row[s] != 0:
+                marks_row[:] = has_input
+        else:
+            cnt = base_cnt[s]
+            for j in range(n):
+                dev_row[j] = base[j] + dev_row[j]
+                marks_row[j] = cnt[j] + cnt_row[j] > 0
                 cnt_row[j] = 0
-            if received or spiked:
-                n_active += 1
+        spikes, active = fire_row(v[s], dev_row, marks_row, bias, v_th, v_reset, subtract, fired)
+        n_active += active
+        if spikes:
+            n_spikes = collect(fired, s * n, flat_out, n_spikes)
     return n_spikes, n_active
+
+
+@_jit
+def received_bits(flat, n_in, bits, acc, popcount8):  # pragma: no cover - compiled
+    """Distinct ``(s, j)`` reached by the synapses of the messages at sorted flat indices ``flat``.
+
+    ``flat = s * n_in + i``; ``bits`` (n_in, n_bytes) uint8: the fan-out set of each ``i`` as
+    packed bits; ``acc`` (n_bytes) uint8 scratch, zero; ``popcount8`` the number of ones of each
+    byte. Per sample the OR of its messages' sets, counted: work ~ messages x n_out / 8,
+    without branches in the inner loop.
+    """
+    count = 0
+    prev = -1
+    n_bytes = bits.shape[1]
+    for e in range(flat.shape[0]):
+        s = flat[e] // n_in
+        i = flat[e] - s * n_in
+        if s != prev:
+            for b in range(n_bytes):
+                count += popcount8[acc[b]]
+                acc[b] = 0
+            prev = s
+        for b in range(n_bytes):
+            acc[b] |= bits[i, b]
+    for b in range(n_bytes):
+        count += popcount8[acc[b]]
+        acc[b] = 0
+    return count
 
 
 @_jit
@@ -290,15 +345,16 @@ def warm_up() -> float:
             if_update(out, out, True, vals, vals, vals, subtract, idx)
         for full in (True, False):
             scatter_if_update(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, full, marks[0], out, vals,
-                              vals, vals, True, idx, vals.copy(), marks[0].copy())
+                              vals, vals, True, idx, vals.copy(), marks[0].copy(), marks[0].copy())
             deviation_if_update(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, full, marks[0],
                                 marks[0], out, np.zeros((1, 2), dtype=np.int32), out, vals, vals, vals, True, idx,
-                                vals.copy(), np.zeros(2, dtype=np.int32))
+                                vals.copy(), np.zeros(2, dtype=np.int32), marks[0].copy(), marks[0].copy())
         reach_count(ptr, idx, np.zeros(3, dtype=np.int64), idx32, np.zeros((1, 2), dtype=np.int32))
+        received_bits(idx, 2, np.zeros((2, 1), dtype=np.uint8), np.zeros(1, dtype=np.uint8), idx)
         flags = np.zeros(2, dtype=np.bool_)
         regular_step(vals.copy(), vals, flags, flags, idx, idx.copy(), idx.copy(), idx.copy(), vals.copy(), 2,
                      ptr.copy(), idx.copy())
-        for dtype in (np.int8, np.int16, np.int32):
+        for dtype in (np.int8, np.int16, np.int32, np.float64):
             add_counts(np.zeros(2, dtype=dtype), idx)
     return time.perf_counter() - start
 

@@ -161,7 +161,7 @@ class _Threshold(_Stage):
     def __init__(self, layer, n_samples, mode, dt_s):
         super().__init__(layer, n_samples, mode, dt_s)
         p = layer.params
-        self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64)
+        self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64, order="C")
         self.v_th = p["v_threshold"][None, :]
         self.subtract = layer.options["reset"] == "subtract"
         self.v_reset = p.get("v_reset", np.zeros(layer.size))[None, :]
@@ -189,8 +189,10 @@ class _IF(_Threshold):
             self.v_th_1d = np.array(np.broadcast_to(self.v_th[0], (self.shape[1],)), dtype=np.float64)
             self.v_reset_1d = np.array(np.broadcast_to(self.v_reset[0], (self.shape[1],)), dtype=np.float64)
             self.has_input_u8 = self.syn.has_input.astype(np.uint8)
+            # scratch rows of the compiled kernels, kept zero between samples
             self.cur_row = np.zeros(self.shape[1])
             self.marks_row = np.zeros(self.shape[1], dtype=np.uint8)
+            self.fired_row = np.zeros(self.shape[1], dtype=np.uint8)
             self.cnt_row = None
 
     def step(self, msg):
@@ -216,7 +218,7 @@ class _IF(_Threshold):
             n_spikes, n_active = _kernels.deviation_if_update(
                 ptr, idx, val, syn.t_indptr, syn.t_indices, syn.t_data, syn.full, self.has_input_u8, any_row,
                 base_cur, base_cnt, self.v, self.bias_1d, self.v_th_1d, self.v_reset_1d, self.subtract,
-                self.flat_buf, self.cur_row, self.cnt_row)
+                self.flat_buf, self.cur_row, self.cnt_row, self.marks_row, self.fired_row)
             if not n_spikes:
                 return None, int(n_active)
             return _Message(None, shape=self.shape, flat=self.flat_buf[:n_spikes].copy()), int(n_active)
@@ -232,7 +234,7 @@ class _IF(_Threshold):
             n_spikes, n_active = _kernels.scatter_if_update(
                 ptr, idx, val, syn.t_indptr, syn.t_indices, syn.t_data, syn.full, self.has_input_u8, self.v,
                 self.bias_1d, self.v_th_1d, self.v_reset_1d, self.subtract, self.flat_buf, self.cur_row,
-                self.marks_row)
+                self.marks_row, self.fired_row)
             if not n_spikes:
                 return None, int(n_active)
             return _Message(None, shape=self.shape, flat=self.flat_buf[:n_spikes].copy()), int(n_active)
@@ -285,7 +287,7 @@ class _LI(_Stage):
         self.a = (dt_s / p["tau_s"])[None, :]
         self.leak = p["v_leak"][None, :]
         self.r = p["r"][None, :]
-        self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64)
+        self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64, order="C")
         self.v_sum = np.zeros(self.shape)
 
     def step(self, msg):
@@ -339,7 +341,7 @@ class _Readout(_Stage):
         if self.msg_sum is None:
             self.msg_sum = np.zeros(msg.shape)
         if msg.flat is not None:  # binary spikes: += 1 where spiked, as adding the 0/1 values
-            self.msg_sum.ravel()[msg.flat] += 1.0
+            msg.add_counts(self.msg_sum)
         else:
             self.msg_sum += msg.values
         return None, self.syn.received_count(msg)

@@ -442,9 +442,22 @@ class _Synapses:
         return cur if all_rows else _scatter_rows(cur, rows, n_samples)
 
     def received_count(self, msg: _Message | None) -> int:
-        """Number of (sample, neuron) pairs with a nonzero message on an existing synapse."""
+        """Number of (sample, neuron) pairs with a nonzero message on an existing synapse.
+
+        Counted directly, no product: ``rows x neurons with a synapse`` for a fully connected
+        layer; for spikes, unless a fan-out set packs in many more 64-bit words than the scatter
+        of its synapses costs, the OR of the packed fan-out sets per sample, counted (compiled);
+        otherwise through :meth:`receive`.
+        """
         if msg is None or msg.nnz == 0:
             return 0
+        if self.full:
+            return len(msg.rows) * int(np.count_nonzero(self.has_input))
+        mean_fan_out = self.t_indices.size / max(self.n_in, 1) if self.kernel else 0.0
+        if self.kernel and msg.flat is not None and (self.n_out + 63) // 64 <= SCATTER_COST * mean_fan_out:
+            bits = self.fan_out_bits.view(np.uint8)
+            return int(_kernels.received_bits(msg.flat, self.n_in, bits, np.zeros(bits.shape[1], dtype=np.uint8),
+                                              _POPCOUNT8))
         return self.receive(msg, want_current=False)[1].count()
 
 
