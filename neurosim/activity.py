@@ -16,6 +16,12 @@ Per layer (see :mod:`neurosim.network` for the exact counting rules):
 * ``neuron_updates`` int: total neuron-steps simulated (N x n x T_l).
 * ``active_neuron_updates`` int: neuron-steps with a nonzero input message or a spike.
 * ``fan_out`` (n,) int64: nonzero outgoing synapses per neuron (0 for the last layer).
+* ``step_counts`` (T, n) int32, optional: spikes of each neuron at each step ``k``, summed
+  over all samples (zeros at the steps ``k < l`` before the layer is enabled);
+  ``step_counts.sum(axis=0) == spike_counts.sum(axis=0)``. ``None`` when the backend does
+  not measure it (and in records written before it existed). Size ``4 T n`` bytes per layer:
+  2 MiB for 16,384 neurons x 32 steps. Derived: ``spikes_per_step`` (T,) and
+  ``synaptic_ops_per_step`` (T,) ``= step_counts @ fan_out``, totals over all samples.
 
 ``connections`` holds, per layer l >= 1, the boolean synapse mask (n_l, n_{l-1}) so that
 cost models (crossbar tiles) need no other file. ``outputs`` (N, d_out) are the decoded
@@ -51,10 +57,25 @@ class LayerActivity:
     neuron_updates: int
     active_neuron_updates: int
     fan_out: np.ndarray
+    step_counts: np.ndarray | None = None  # (T, n) int32, spikes per step summed over samples
 
     @property
     def total_spikes(self) -> int:
         return int(self.spike_counts.sum())
+
+    @property
+    def spikes_per_step(self) -> np.ndarray | None:
+        """Spikes of the layer at each step, all samples, ``(T,)`` int64 (None without ``step_counts``)."""
+        if self.step_counts is None:
+            return None
+        return self.step_counts.sum(axis=1, dtype=np.int64)
+
+    @property
+    def synaptic_ops_per_step(self) -> np.ndarray | None:
+        """Synaptic operations sent at each step, all samples: ``step_counts @ fan_out``, ``(T,)`` int64."""
+        if self.step_counts is None:
+            return None
+        return self.step_counts.astype(np.int64) @ np.asarray(self.fan_out, dtype=np.int64)
 
     def summary(self, num_samples: int) -> dict[str, Any]:
         n = max(num_samples, 1)
@@ -161,6 +182,8 @@ class ActivityRecord:
         for i, layer in enumerate(self.layers):
             arrays[f"layer{i}_spike_counts"] = layer.spike_counts
             arrays[f"layer{i}_fan_out"] = layer.fan_out
+            if layer.step_counts is not None:
+                arrays[f"layer{i}_step_counts"] = np.asarray(layer.step_counts, dtype=np.int32)
         for i, mask in enumerate(self.connections):
             arrays[f"connection{i + 1}_mask"] = np.asarray(mask, dtype=bool)
         meta = self.summary()
@@ -178,6 +201,8 @@ class ActivityRecord:
 
 def load_record(path: str | Path) -> ActivityRecord:
     """Read a record from ``<stem>.json`` + ``<stem>.npz``; one-line errors naming the file.
+
+    ``step_counts`` is optional: records without it load with ``step_counts=None``.
 
     The summary's fields are checked first, then the arrays' headers and sizes, then the
     arrays' contents against the summary (:mod:`neurosim.record_checks`).
@@ -199,7 +224,8 @@ def load_record(path: str | Path) -> ActivityRecord:
     layers = [LayerActivity(name=lf["name"], kind=lf["kind"], size=lf["size"], window=lf["window"],
                             spike_counts=lf["spike_counts"], synaptic_ops=lf["synaptic_ops"],
                             neuron_updates=lf["neuron_updates"], active_neuron_updates=lf["active_neuron_updates"],
-                            fan_out=lf["fan_out"]) for lf in fields["layers"]]
+                            fan_out=lf["fan_out"], step_counts=lf.get("step_counts"))
+              for lf in fields["layers"]]
     return ActivityRecord(
         backend=fields["backend"], backend_version=fields["backend_version"], timesteps=fields["timesteps"],
         dt_s=fields["dt_s"], layers=layers, outputs=fields["outputs"], inputs=fields["inputs"],

@@ -13,7 +13,9 @@ arrays are read with their headers and sizes checked before their data
   (0 for the last layer); ``connection{l}_mask`` (n_l, n_{l-1}) bool;
 * per layer: ``synaptic_ops`` = sum over neurons of spikes x fan_out, ``neuron_updates`` =
   N x n_l x window_l, ``active_neuron_updates`` <= ``neuron_updates`` (the counting rules of
-  :mod:`neurosim.network`).
+  :mod:`neurosim.network`);
+* optional, per layer l: ``layer{l}_step_counts`` (T, n_l) integers in [0, N], zero before the
+  layer is enabled, its sum over the steps equal to ``spike_counts`` summed over the samples.
 
 Every failure is a :class:`~neurosim.errors.RecordError` naming the file and the field.
 """
@@ -172,4 +174,23 @@ def check_arrays(meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
         if lf["active_neuron_updates"] > lf["neuron_updates"]:
             raise RecordError(f"{json_path}: layer_fields[{l}].active_neuron_updates exceeds neuron_updates")
         lf["spike_counts"], lf["fan_out"] = counts, fan_out
+        lf["step_counts"] = _step_counts(arrays, l, lf, meta["timesteps"], n, spikes, path)
     meta["connections"] = masks
+
+
+def _step_counts(arrays: dict[str, np.ndarray], l: int, lf: dict[str, Any], timesteps: int, n: int,
+                 spikes: np.ndarray, path: Path) -> np.ndarray | None:
+    """The optional ``layer{l}_step_counts`` (T, n_l): in [0, N], zero before the layer is enabled, summing to the counts."""
+    key = f"layer{l}_step_counts"
+    steps = _array(arrays, key, path, (timesteps, lf["size"]), "iu", required=False)
+    if steps is None:
+        return None
+    if steps.size and (steps.min() < 0 or steps.max() > n):
+        raise RecordError(f"{path}: {key} must lie in [0, {n}] (one message per sample and step), got "
+                          f"[{steps.min()}, {steps.max()}]")
+    if steps[:timesteps - lf["window"]].any():
+        raise RecordError(f"{path}: {key} has spikes before step {timesteps - lf['window']}, when the layer is enabled")
+    if not np.array_equal(steps.sum(axis=0, dtype=np.int64), spikes):
+        raise RecordError(f"{path}: {key} summed over the steps does not equal layer{l}_spike_counts summed over "
+                          "the samples")
+    return steps

@@ -5,7 +5,8 @@ single-process run of the same backend would use (:func:`neurosim.backends.chunk
 and every shard runs with that chunk size. Each chunk therefore sees exactly the samples,
 and the ``bernoulli`` input spikes (drawn once here, for all ``N``, and shipped bit-packed
 with the shard), that it would see in one process, so the merged record is identical:
-same spike counts, same synaptic operations and active updates, same outputs.
+same spike counts, same synaptic operations and active updates, same outputs, same per-step
+counts (the shards' ``step_counts`` are summed).
 
 A shard that fails is retried (``retries`` times, on any worker); a tqdm bar counts
 finished samples. The cluster comes from :mod:`neurosim.cluster`.

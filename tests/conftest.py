@@ -36,6 +36,7 @@ CAPABILITY_HELP = {
     "current_input": "analog input current delivered every step",
     "cuba_lif": "current-based LIF neurons (NIR CubaLIF)",
     "step_recording": "per-step spike recording (record=[sample indices] -> BackendResult.step_spikes)",
+    "step_counts": "per-step spike counts summed over the samples (BackendResult.step_counts)",
     "chunking": "a chunk_size=N option that splits the samples and changes no result",
     "float32": "a float32 arithmetic option beside the float64 default",
 }
@@ -44,10 +45,11 @@ _COMMON = {"graded_spikes", "bernoulli_input", "current_input", "cuba_lif"}
 
 #: backend name -> the capabilities it declares (keys of :data:`CAPABILITY_HELP`)
 CAPABILITIES: dict[str, frozenset[str]] = {
-    "reference": frozenset(_COMMON | {"step_recording", "chunking"}),
-    "brian2": frozenset(_COMMON | {"chunking"}),
+    "reference": frozenset(_COMMON | {"step_recording", "step_counts", "chunking"}),
+    "brian2": frozenset(_COMMON | {"step_counts", "chunking"}),
+    # lava: its processes keep per-neuron totals only, so its records carry no step_counts (None)
     "lava": frozenset(_COMMON | {"chunking"}),
-    "torch": frozenset(_COMMON | {"step_recording", "chunking", "float32"}),
+    "torch": frozenset(_COMMON | {"step_recording", "step_counts", "chunking", "float32"}),
 }
 
 #: the markers a backend's parameter carries: its own name for every backend but the reference

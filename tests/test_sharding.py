@@ -1,7 +1,8 @@
 """Chunked and sharded simulation: per-step recording, memory-budget chunks, Dask shards.
 
 Expectations are hand-computed spike trains (from the semantics of :mod:`neurosim.network`)
-and the single-batch run of the same engine, which chunks and shards must reproduce exactly.
+and the single-batch run of the same engine, which chunks and shards must reproduce exactly
+(per-step counts included: the chunks' and shards' ``step_counts`` add up to the single batch's).
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def assert_same_record(a, b, exact_outputs: bool = True) -> None:
         assert la.synaptic_ops == lb.synaptic_ops
         assert la.active_neuron_updates == lb.active_neuron_updates
         assert la.neuron_updates == lb.neuron_updates
+        assert la.step_counts is not None and la.step_counts.any() == la.spike_counts.any()
+        assert np.array_equal(la.step_counts, lb.step_counts), la.name
     if exact_outputs:
         assert np.array_equal(a.outputs, b.outputs)
     else:  # a different batch shape may change BLAS's order of additions in the readout's W @ sum(m)

@@ -44,6 +44,9 @@ class BackendResult:
     ``outputs`` (N, d_out): decoded outputs (see :mod:`neurosim.network`).
     ``step_spikes`` (only when the run was asked to ``record=[sample indices]``): layer name ->
     bool (len(record), T, n_l), True where the neuron emitted a nonzero message at that step.
+    ``step_counts[l]`` (T, n_l) int32: nonzero messages of each neuron at each step, summed over
+    all samples (zeros before the layer is enabled); None where the backend does not measure
+    it. Chunks and shards add theirs (:func:`neurosim.backends.chunking.merge`).
     """
 
     spike_counts: list[np.ndarray]
@@ -51,6 +54,7 @@ class BackendResult:
     outputs: np.ndarray
     info: dict[str, Any]
     step_spikes: dict[str, np.ndarray] | None = None
+    step_counts: list[np.ndarray] | None = None
 
 
 def get_backend(name: str):
@@ -71,7 +75,8 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
 
     ``options`` go to the backend, e.g. ``record=[0, 5]`` (reference, torch, brian2, lava):
     the per-step spikes of samples 0 and 5 in ``record.step_spikes`` (layer name -> bool
-    (2, T, n_l)). Spike counts are stored in the smallest signed integer type that holds
+    (2, T, n_l)). Backends that measure it also fill each layer's ``step_counts`` (T, n_l):
+    spikes per step, summed over the samples. Spike counts are stored in the smallest signed integer type that holds
     ``T`` (:func:`neurosim.backends.chunking.count_dtype`).
 
     ``workers=N`` shards the samples over a new Dask ``LocalCluster`` of ``N`` processes,
@@ -107,7 +112,8 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
         layers.append(LayerActivity(
             name=layer.name, kind=layer.kind, size=layer.size, window=window, spike_counts=counts,
             synaptic_ops=int(counts.sum(axis=0, dtype=np.int64) @ fan_out), neuron_updates=n_samples * layer.size * window,
-            active_neuron_updates=int(result.active_updates[l]), fan_out=fan_out))
+            active_neuron_updates=int(result.active_updates[l]), fan_out=fan_out,
+            step_counts=None if result.step_counts is None else np.asarray(result.step_counts[l], dtype=np.int32)))
     return ActivityRecord(
         backend=backend, backend_version=module.version(), timesteps=int(timesteps), dt_s=network.dt_s,
         layers=layers, outputs=np.asarray(result.outputs, dtype=np.float64), inputs=inputs,

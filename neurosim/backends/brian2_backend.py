@@ -23,7 +23,9 @@ Lowering (one builder per neuron ``kind``, :data:`BUILDERS`)
   match the reference engine exactly.
 * Counting: ``count`` (spikes) and ``n_active`` (enabled steps with an incoming synaptic event
   or a spike; for input neurons, steps that receive a nonzero sample value or spike) are
-  Brian2 variables, read after the run.
+  Brian2 variables, read after the run. A ``SpikeMonitor`` on every layer that emits gives
+  the per-step counts (``step_counts``, summed over the samples): every message, binary or
+  graded, is a threshold crossing, and ``count`` is incremented in the same reset.
 
 Arithmetic is float64. Payload quantisation uses C ``rint`` / ``numpy.rint`` (round half to
 even, like ``numpy.round``). For the compiled targets gcc runs without ``-ffast-math`` and
@@ -265,6 +267,7 @@ class _Built:
     net: Any
     groups: list[Any]
     bernoulli: Any | None  # the TimedArray of input spikes, if any
+    monitors: list[Any | None] = field(default_factory=list)  # SpikeMonitor per layer (None: emits nothing)
 
 
 def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: int, timesteps: int,
@@ -285,7 +288,7 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
     if specs[0].bernoulli:
         bernoulli = b2.TimedArray(chunk_inputs["bernoulli"], dt=dt)
         namespace["bernoulli_spikes"] = bernoulli
-    objects, groups = [], []
+    objects, groups, monitors = [], [], []
     for l, (layer, spec) in enumerate(zip(network.layers, specs)):
         group = b2.NeuronGroup(copies * layer.size, spec.equations, threshold=spec.threshold, reset=spec.reset,
                                clock=clock, namespace=namespace, name=f"neurosim_l{l}")
@@ -300,6 +303,9 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
         if spec.update:
             group.run_regularly(spec.update, when="groups", name=f"neurosim_l{l}_update")  # contained in the group
         objects.append(group)
+        monitors.append(b2.SpikeMonitor(group, name=f"neurosim_mon{l}") if spec.threshold else None)
+        if monitors[-1] is not None:
+            objects.append(monitors[-1])
         if l > 0:
             pre_idx, post_idx, w = block_diagonal_indices(layer.connection, copies)
             on_pre = ("I_acc_post += w * payload_pre" if specs[l - 1].graded else "I_acc_post += w") + "\ngot_post = 1"
@@ -310,7 +316,7 @@ def _build_network(b2, network: SpikingNetwork, specs: list[_PopSpec], copies: i
                 syn.w = w
                 objects.append(syn)
         groups.append(group)
-    return _Built(b2.Network(*objects), groups, bernoulli)
+    return _Built(b2.Network(*objects), groups, bernoulli, monitors)
 
 
 def _chunk_inputs(layer: Layer, x: np.ndarray, copies: int, stream: BernoulliStream | None,
@@ -347,9 +353,18 @@ def _brian_prefs(b2, target: str):
 
 
 def _collect(network: SpikingNetwork, built: _Built, specs: list[_PopSpec], n_real: int,
-             counts: list[list[np.ndarray]], active: list[int], state_sums: list[np.ndarray]) -> None:
+             counts: list[list[np.ndarray]], active: list[int], state_sums: list[np.ndarray],
+             step_counts: list[np.ndarray]) -> None:
     for l, (layer, group, spec) in enumerate(zip(network.layers, built.groups, specs)):
         counts[l].append(np.asarray(group.count[:], dtype=np.int64).reshape(-1, layer.size)[:n_real])
+        monitor = built.monitors[l]
+        if monitor is not None:  # spikes of the real samples (not the padding copies), by step and neuron
+            i = np.asarray(monitor.i[:], dtype=np.int64)
+            k = np.rint(np.asarray(monitor.t_[:]) / network.dt_s).astype(np.int64)
+            real = i < n_real * layer.size
+            T = step_counts[l].shape[0]
+            step_counts[l] += np.bincount(k[real] * layer.size + i[real] % layer.size,
+                                          minlength=T * layer.size).reshape(T, layer.size).astype(np.int32)
         active[l] += int(np.asarray(group.n_active[:], dtype=np.int64).reshape(-1, layer.size)[:n_real].sum())
     last = specs[-1]
     if last.state_sum:
@@ -393,6 +408,7 @@ def _run(b2, network: SpikingNetwork, inputs: np.ndarray, timesteps: int, seed: 
     counts: list[list[np.ndarray]] = [[] for _ in network.layers]
     active = [0] * len(network.layers)
     state_sums: list[np.ndarray] = []
+    step_counts = [np.zeros((timesteps, layer.size), dtype=np.int32) for layer in network.layers]
     timing = {"build_s": 0.0, "run_s": 0.0}
     level = b2.BrianLogger.console_handler.level if b2.BrianLogger.console_handler else None
     b2.BrianLogger.log_level_warn()
@@ -400,7 +416,7 @@ def _run(b2, network: SpikingNetwork, inputs: np.ndarray, timesteps: int, seed: 
         with _brian_prefs(b2, target):
             if target == "cpp_standalone":
                 _run_standalone(b2, network, specs, inputs, timesteps, stream, bounds, copies,
-                                options.get("build_dir"), counts, active, state_sums, timing)
+                                options.get("build_dir"), counts, active, state_sums, step_counts, timing)
             else:
                 for start, stop in bounds:
                     built = None  # let the previous chunk's objects be collected
@@ -411,20 +427,20 @@ def _run(b2, network: SpikingNetwork, inputs: np.ndarray, timesteps: int, seed: 
                     built.net.run(timesteps * network.dt_s * b2.second, namespace={})
                     timing["build_s"] += t1 - t0
                     timing["run_s"] += time.perf_counter() - t1
-                    _collect(network, built, specs, stop - start, counts, active, state_sums)
+                    _collect(network, built, specs, stop - start, counts, active, state_sums, step_counts)
     finally:
         if level is not None:
             b2.BrianLogger.console_handler.setLevel(level)
     spike_counts = [np.concatenate(c) for c in counts]
     state_sum = np.concatenate(state_sums) if state_sums else None
     outputs = decode_outputs(network, timesteps, spike_counts[-1], state_sum)
-    return BackendResult(spike_counts=spike_counts, active_updates=active, outputs=outputs,
+    return BackendResult(spike_counts=spike_counts, active_updates=active, outputs=outputs, step_counts=step_counts,
                          info={"brian2_target": target, "chunks": len(bounds), "chunk_size": copies,
                                **{f"brian2_{k}": round(v, 4) for k, v in timing.items()}})
 
 
 def _run_standalone(b2, network, specs, inputs, timesteps, stream, bounds, copies, build_dir,
-                    counts, active, state_sums, timing) -> None:
+                    counts, active, state_sums, step_counts, timing) -> None:
     """Compile once for ``copies`` copies; rerun the binary per chunk with new input values."""
     own_dir = build_dir is None
     directory = tempfile.mkdtemp(prefix="neurosim_brian2_") if own_dir else os.path.abspath(build_dir)
@@ -445,7 +461,7 @@ def _run_standalone(b2, network, specs, inputs, timesteps, stream, bounds, copie
                 run_args[built.bernoulli] = chunk["bernoulli"]
             b2.device.run(run_args=run_args, with_output=False)
             timing["run_s"] += time.perf_counter() - t0
-            _collect(network, built, specs, stop - start, counts, active, state_sums)
+            _collect(network, built, specs, stop - start, counts, active, state_sums, step_counts)
     finally:
         b2.device.reinit()
         b2.device.activate()

@@ -8,7 +8,8 @@ so the chunk size
 
 keeps peak memory set by the budget and the network, not by the number of samples ``N``.
 Samples are independent, so chunking does not change any spike: the per-chunk results are
-concatenated (counts, outputs, recorded step spikes) or summed (active updates). The one
+concatenated (counts, outputs, recorded step spikes) or summed (active updates, per-step
+counts). The one
 stream shared by all samples, the ``bernoulli`` input encoding (one ``(N, n)`` draw per
 step from ``numpy.random.default_rng(seed)``), is drawn once for all ``N`` and kept
 bit-packed (``T * N * n / 8`` bytes), so every chunk sees the spikes a single batch would.
@@ -184,5 +185,8 @@ def merge(results: list[BackendResult], chunk_plan: ChunkPlan, network: SpikingN
                             for name, stats in info["products"].items()}
     info["chunks"] = len(results)
     info["chunk_size"] = chunk_plan.bounds[0][1] - chunk_plan.bounds[0][0]
+    step_counts = None  # summed over the chunks, when every chunk measured them
+    if all(r.step_counts is not None for r in results):
+        step_counts = [np.sum([r.step_counts[l] for r in results], axis=0, dtype=np.int32) for l in range(n_layers)]
     return BackendResult(spike_counts=counts, active_updates=active, outputs=outputs, info=info,
-                         step_spikes=step_spikes)
+                         step_spikes=step_spikes, step_counts=step_counts)

@@ -24,6 +24,9 @@ Lowering
   fixed-point arithmetic is not offered: its 8-bit weights and 24-bit states would not meet
   the agreement tolerance against the float semantics (``precision='fixed'`` is a one-line error).
 
+Per-step counts are not measured: the processes keep per-neuron totals only (``count``), so
+``BackendResult.step_counts`` is None and the record's layers carry ``step_counts=None``.
+
 Lava runs each process model in a forked OS process; the runtime is always stopped in a
 ``finally`` block. All lava imports go through :mod:`neurosim.backends.lava_shim`.
 

@@ -39,6 +39,9 @@ algorithm (up to the order of floating-point additions in the readout):
 * **Active-update counting** uses each presynaptic neuron's fan-out set as packed bits: the
   neurons reached in a sample are the OR of the sets of the neurons that spiked (work ~
   messages x n_out / 64); O(N) for a fully connected layer.
+* **Per-step counts** (``step_counts``, summed over the samples) come from the indices or
+  the nonzero pattern each step's messages already carry: a bincount of the flat indices
+  modulo ``n`` or a column count, ``O(messages)`` or ``O(N n)`` per step.
 * **Linear readout.** A ``readout`` is linear in its input, so the messages it receives are
   summed over the window and multiplied by ``W`` once: ``sum_k W m[k-1] = W sum_k m[k-1]``.
 
@@ -159,6 +162,7 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
     stages = [_build(layer, n_samples, syn, network.dt_s) for layer, syn in zip(layers[1:], synapses)]
     counts = [np.zeros((n_samples, layer.size), dtype=count_dtype(T)) for layer in layers]
     active = [0] * L
+    step_counts = [np.zeros((T, layer.size), dtype=np.int32) for layer in layers]  # summed over the chunk's samples
     step_spikes = None if record is None else {
         layer.name: np.zeros((len(record), T, layer.size), dtype=bool) for layer in layers}
 
@@ -182,6 +186,7 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
                 continue
             if l or not source.counts_itself:
                 msg.add_counts(counts[l])
+            _add_step_counts(step_counts[l][k], msg)
             if step_spikes is not None:
                 step_spikes[layers[l].name][:, k] = msg.emitted_rows(record)
         previous = current
@@ -197,4 +202,12 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
         outputs = counts[-1] / window
     info = {"products": {layer.name: dict(stage.stats) for layer, stage in zip(layers[1:], stages)}}
     return BackendResult(spike_counts=counts, active_updates=[int(a) for a in active], outputs=outputs, info=info,
-                         step_spikes=step_spikes)
+                         step_spikes=step_spikes, step_counts=step_counts)
+
+
+def _add_step_counts(row: np.ndarray, msg: _Message) -> None:
+    """``row += (values != 0).sum(axis=0)``: this step's messages per neuron, summed over the samples."""
+    if msg.flat is not None:  # flat indices s * n + i of the nonzero messages
+        row += np.bincount(msg.flat % row.size, minlength=row.size).astype(np.int32, copy=False)
+    else:
+        row += np.count_nonzero(msg.nonzero, axis=0).astype(np.int32, copy=False)

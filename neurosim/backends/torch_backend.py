@@ -30,7 +30,8 @@ device : str
     ``'cpu'`` (default) or ``'cuda'`` / ``'cuda:N'`` where a GPU is present.
 dtype : {'float64', 'float32'}
 record : sequence of int
-    Samples whose per-step spikes are returned (``BackendResult.step_spikes``).
+    Samples whose per-step spikes are returned (``BackendResult.step_spikes``). The per-step
+    counts summed over all samples (``BackendResult.step_counts``) are always returned.
 chunk_size, memory_budget_mb : int, float
     See :mod:`neurosim.backends.chunking`.
 product : {'auto', 'dense', 'events'}
@@ -214,6 +215,7 @@ class _Model:
         cdtype = torch.int16 if chunking.count_dtype(T).itemsize <= 2 else torch.int32
         counts = [torch.zeros((C, layer.size), dtype=cdtype, device=dev) for layer in layers]
         active = [torch.zeros((), dtype=torch.int64, device=dev) for _ in layers]
+        step_counts = [torch.zeros((T, layer.size), dtype=torch.int32, device=dev) for layer in layers]
         rec_idx = None if record is None else torch.as_tensor(record, dtype=torch.int64, device=dev)
         step_spikes = None if record is None else [
             torch.zeros((len(record), T, layer.size), dtype=torch.bool, device=dev) for layer in layers]
@@ -235,6 +237,7 @@ class _Model:
                     continue
                 nz = msg != 0
                 counts[l] += nz
+                step_counts[l][k] = nz.sum(dim=0, dtype=torch.int32)
                 if step_spikes is not None:
                     step_spikes[l][:, k] = nz[rec_idx]
             previous = current
@@ -251,7 +254,8 @@ class _Model:
         return BackendResult(
             spike_counts=np_counts, active_updates=[int(a) for a in active], outputs=np.asarray(outputs),
             info=info, step_spikes=None if step_spikes is None else
-            {layer.name: s.cpu().numpy() for layer, s in zip(layers, step_spikes)})
+            {layer.name: s.cpu().numpy() for layer, s in zip(layers, step_spikes)},
+            step_counts=[s.cpu().numpy() for s in step_counts])
 
 
 def _quantize(values, step: float):
