@@ -68,7 +68,8 @@ def run_sharded(client, network: SpikingNetwork, inputs: np.ndarray, timesteps: 
     local_threads = (os.cpu_count() or 1) if backend == "reference" else 1
     plan = chunking.plan(network, x.shape[0], T, chunk_size=options.pop("chunk_size", None),
                          memory_budget_mb=options.pop("memory_budget_mb", None), record=record,
-                         threads=local_threads, bytes_per_neuron=module.BYTES_PER_NEURON)
+                         threads=local_threads, bytes_per_neuron=module.BYTES_PER_NEURON,
+                         cache_bytes=getattr(module, "CACHE_BYTES_PER_NEURON", None))
     chunk_size = plan.bounds[0][1] - plan.bounds[0][0]
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     bounds = shard_bounds(plan.bounds, 2 * n_workers if shards is None else shards)

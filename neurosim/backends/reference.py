@@ -133,7 +133,8 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
             raise ValidationError(f"layer {layer.name!r} ({layer.kind}) emits nothing: only the last layer "
                                   "can be non-spiking")
     plan = chunking.plan(network, x.shape[0], T, chunk_size=chunk_size, memory_budget_mb=memory_budget_mb,
-                         record=record, threads=threads, bytes_per_neuron=BYTES_PER_NEURON)
+                         record=record, threads=threads, bytes_per_neuron=BYTES_PER_NEURON,
+                         cache_bytes=CACHE_BYTES_PER_NEURON)
     stream = chunking.input_stream(network, x, T, seed, len(plan.bounds), bernoulli_bits)
     synapses = [_Synapses(layer, sparse) for layer in network.layers[1:]]  # built once, shared by the chunks
 
@@ -150,6 +151,9 @@ def run(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, seed: in
 
 #: bytes of simulation state per neuron and sample of a chunk (state, current, message, counts)
 BYTES_PER_NEURON = 96
+#: bytes per neuron and sample read or written at every step by the fused integrate-and-fire
+#: kernels (membrane, baseline current and synapse count): sets the cache-sized chunks
+CACHE_BYTES_PER_NEURON = 24
 
 
 def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synapses: list["_Synapses"],
