@@ -140,6 +140,91 @@ def test_spinnaker_spreads_a_heavy_layer_over_more_cores_to_keep_real_time():
     assert estimate(light, "spinnaker", draws=50).extra["mapping"]["layer1"]["cores"] == 1
 
 
+# ----------------------------------------------------------------------------- per-step counts by hand
+
+def two_layer_step_record(with_steps: bool = True) -> ActivityRecord:
+    """input (2) -> hid (4 IF neurons), 1 sample, T = 4, dt 1 ms; synapses i0 -> h0, h1 and i1 -> h2, h3.
+
+    i0 spikes at step 0, i1 at step 1 (so they arrive at steps 1 and 2); h3 spikes at step 3.
+    """
+    mask = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], bool)
+    steps_in = np.array([[1, 0], [0, 1], [0, 0], [0, 0]], np.int32)
+    steps_hid = np.zeros((4, 4), np.int32)
+    steps_hid[3, 3] = 1
+    layers = [
+        LayerActivity("in", "input", 2, 4, np.array([[1, 1]]), 4, 8, 8, np.array([2, 2]),
+                      steps_in if with_steps else None),
+        LayerActivity("hid", "if", 4, 3, np.array([[0, 0, 0, 1]]), 0, 12, 5, np.zeros(4, np.int64),
+                      steps_hid if with_steps else None),
+    ]
+    return ActivityRecord("hand", "0", 4, 1e-3, layers, np.zeros((1, 4)), np.ones((1, 2)), [mask], 0.0,
+                          network={"metadata": {"model": "toy", "coding": "rate"}})
+
+
+def test_workload_per_step_arrays_by_hand():
+    """One-step delay: i0's spike of step 0 reaches h0, h1 at step 1; i1's of step 1 reaches h2, h3 at step 2."""
+    layer = Workload.from_record(two_layer_step_record()).layers[0]
+    assert layer.spikes_in_steps.tolist() == [[0, 0], [1, 0], [0, 1], [0, 0]]
+    assert layer.events_in_steps.tolist() == [[0, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]]
+    assert layer.spikes_out_steps.tolist() == [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
+    assert not Workload.from_record(two_layer_step_record(with_steps=False)).layers[0].has_steps
+
+
+def test_busiest_core_at_each_step_sets_the_latency(tmp_path):
+    """Toy chip with t_syn = 20 ns, t_upd = 2 ns, t_spike = 4 ns, sync 20 ns; 2 neurons per core:
+    core 0 holds h0, h1 and core 1 holds h2, h3.
+
+    Per step: k = 0: 2 updates = 4 ns on both cores; k = 1: core 0 gets 2 events, 2 x 20 + 4 = 44 ns;
+    k = 2: core 1 gets 2 events, 44 ns; k = 3: core 1, h3's spike 4 + 4 = 8 ns. Latency = (4 + 44 + 44 + 8)
+    + 4 x 20 sync = 180 ns. The mean model spreads the 4 synaptic operations and 1 spike over 2 cores
+    and the layer's 3 steps: (4 x 20 + 4) / (3 x 2) + 2 x 2 = 18 ns per step, 4 x 38 = 152 ns: the
+    two bursts land on different cores at different steps, which the means cannot see.
+    """
+    text = TOY_NEURO.replace('value = 100\nunit = "ns"', 'value = 20\nunit = "ns"').replace(
+        'value = 1\nunit = "ns"', 'value = 20\nunit = "ns"', 1)
+    prof = write(tmp_path, text, "toy_steps.toml")
+    steps = estimate(two_layer_step_record(), prof, draws=10)
+    mean = estimate(two_layer_step_record(with_steps=False), prof, draws=10)
+    assert steps.extra["mapping"] == mean.extra["mapping"] == {"hid": {"cores": 2, "limited_by": "neurons_per_core"}}
+    assert steps.latency.latency_s.median == pytest.approx(180e-9)
+    assert mean.latency.latency_s.median == pytest.approx(152e-9)
+    # the same work: dynamic energy without management cores does not depend on time
+    assert steps.latency.energy_dynamic_j.median == pytest.approx(mean.latency.energy_dynamic_j.median)
+    # static power of the 2 occupied cores (of 4 per chip) for the longer latency
+    assert steps.latency.energy_static_j.median == pytest.approx(0.5e-3 * 180e-9)
+    assert any("per-step counts" in a for a in steps.assumptions)
+
+
+def test_real_time_mapping_fits_the_busiest_step(tmp_path):
+    """Real time (1 ms steps), 4 neurons per core, 100 us per received spike, 1 ns per synop and update.
+
+    Synapses i0 -> h0, h1 and i1 -> h2, h3 as above, but both inputs spike at step 0 (arriving at
+    step 1). With 4 neurons on one core it receives r = 2 spikes in the busiest step, at their
+    99.99th percentile r + 3.72 sqrt(2) = 7.26 -> 726 us (+ ns): fits, 1 core. With t_rx = 200 us:
+    1.45 ms > 1 ms; 3 neurons per core (h0..h2 | h3): core 0 still receives both spikes, too slow;
+    2 per core (h0, h1 | h2, h3): r = 1, 1 + 3.72 = 4.72 -> 944 us: fits, 2 cores. The mean model
+    sees 2 spikes over the layer's 3 steps, r = 2/3 x (1 - (1 - 1/2)^4) = 0.625 on a core of 4:
+    0.625 + 3.72 sqrt(0.625) = 3.57 -> 714 us, 1 core.
+    """
+    def profile(t_rx_us: float) -> str:
+        return write(tmp_path, 'name = "rt"\nkind = "neuromorphic"\n' + "".join([
+            fig("neurons_per_core", 4), fig("cores_per_chip", 4), fig("weight_bits", 8),
+            fig("graded_spikes", "false"), fig("energy_per_synop_j", 1, "pJ"), fig("energy_per_neuron_update_j", 1, "pJ"),
+            fig("energy_per_spike_j", 1, "pJ"), fig("static_power_per_chip_w", 1, "mW"),
+            fig("time_per_synop_s", 1, "ns"), fig("time_per_neuron_update_s", 1, "ns"), fig("time_per_spike_s", 1, "ns"),
+            fig("real_time", "true"), fig("time_per_received_spike_s", t_rx_us, "us")]), f"rt{t_rx_us}.toml")
+
+    rec = two_layer_step_record()
+    rec.layers[0].step_counts = np.array([[1, 1], [0, 0], [0, 0], [0, 0]], np.int32)
+    assert estimate(rec, profile(100.0), draws=10).extra["mapping"]["hid"]["cores"] == 1
+    slow = profile(200.0)
+    res = estimate(rec, slow, draws=10)
+    assert res.extra["mapping"]["hid"] == {"cores": 2, "limited_by": "events_per_real_time_step"}
+    assert res.latency.latency_s.median == pytest.approx(4e-3)  # every step within the real-time step
+    rec.layers[0].step_counts = None
+    assert estimate(rec, slow, draws=10).extra["mapping"]["hid"] == {"cores": 1, "limited_by": "neurons_per_core"}
+
+
 # ----------------------------------------------------------------------------- crossbar by hand
 
 TOY_XBAR = 'name = "toyx"\nkind = "crossbar"\n' + "".join([

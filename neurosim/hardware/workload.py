@@ -15,6 +15,18 @@ Every cost model is a pure function of a :class:`Workload` and a
   activation pattern (a silent unit of the SNN is a zero activation of the ANN; a unit that
   spiked at least once is a nonzero one). ``None`` = every input nonzero.
 
+Optional per-step arrays (``T`` = the record's timesteps; built from a record whose layers carry
+``step_counts``, else ``None`` and the cost models use the per-step means), per inference:
+
+* ``spikes_in_steps`` (T, n_in): spikes of layer ``l-1`` arriving at layer ``l`` at step ``k``,
+  i.e. sent at step ``k-1`` (the one-step synaptic delay; row 0 is zero);
+* ``events_in_steps`` (T, n_out): synaptic events delivered into each neuron of layer ``l`` at
+  step ``k``, ``spikes_in_steps @ mask.T``;
+* ``spikes_out_steps`` (T, n_out): spikes layer ``l`` emits at step ``k``.
+
+Spikes sent at the last step arrive after the run: they are in ``synops_in`` (their energy is
+paid) but in no row of ``events_in_steps`` (they take no step's time).
+
 Workloads for tests and validation cases can be built directly (``Workload.mlp``) without
 any simulation, e.g. for published networks whose per-layer activity a paper states.
 """
@@ -42,6 +54,9 @@ class WorkloadLayer:
     spikes_out: float = 0.0
     updates: float = 0.0
     active_updates: float = 0.0
+    spikes_in_steps: np.ndarray | None = None
+    events_in_steps: np.ndarray | None = None
+    spikes_out_steps: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.n_in, self.n_out, self.timesteps = int(self.n_in), int(self.n_out), max(int(self.timesteps), 1)
@@ -56,6 +71,24 @@ class WorkloadLayer:
             self.in_active = np.asarray(self.in_active, dtype=bool)
             if self.in_active.ndim != 2 or self.in_active.shape[1] != self.n_in:
                 raise ValueError(f"layer {self.name!r}: in_active must be (N, {self.n_in}), got {self.in_active.shape}")
+        steps = [self.spikes_in_steps, self.events_in_steps, self.spikes_out_steps]
+        if any(a is not None for a in steps):
+            if any(a is None for a in steps):
+                raise ValueError(f"layer {self.name!r}: spikes_in_steps, events_in_steps and spikes_out_steps "
+                                 "go together")
+            self.spikes_in_steps, self.events_in_steps, self.spikes_out_steps = (
+                np.asarray(a, dtype=np.float64) for a in steps)
+            T = self.spikes_in_steps.shape[0]
+            for key, a, n in (("spikes_in_steps", self.spikes_in_steps, self.n_in),
+                              ("events_in_steps", self.events_in_steps, self.n_out),
+                              ("spikes_out_steps", self.spikes_out_steps, self.n_out)):
+                if a.shape != (T, n) or T < 1:
+                    raise ValueError(f"layer {self.name!r}: {key} must be (T, {n}) with T >= 1, got {a.shape}")
+
+    @property
+    def has_steps(self) -> bool:
+        """Whether the per-step arrays are present."""
+        return self.events_in_steps is not None
 
     @property
     def dense(self) -> int:
@@ -159,15 +192,17 @@ class Workload:
     def from_record(cls, record: Any, source: str = "") -> "Workload":
         """Counts of an activity record, per inference (totals divided by ``num_samples``)."""
         n = max(record.num_samples, 1)
+        steps = bool(record.layers) and all(layer.step_counts is not None for layer in record.layers)
         layers = []
         for l in range(1, len(record.layers)):
             prev, cur = record.layers[l - 1], record.layers[l]
             mask = record.connections[l - 1] if l - 1 < len(record.connections) else None
+            per_step = step_arrays(prev.step_counts, cur.step_counts, mask, n) if steps else {}
             layers.append(WorkloadLayer(
                 name=cur.name, kind=cur.kind, n_in=prev.size, n_out=cur.size, timesteps=cur.window,
                 mask=mask, in_active=np.asarray(prev.spike_counts) > 0,
                 synops_in=prev.synaptic_ops / n, spikes_in=prev.total_spikes / n, spikes_out=cur.total_spikes / n,
-                updates=cur.neuron_updates / n, active_updates=cur.active_neuron_updates / n))
+                updates=cur.neuron_updates / n, active_updates=cur.active_neuron_updates / n, **per_step))
         network = record.network or {}
         meta = dict(network.get("metadata", {}) or {})
         info = record.info or {}
@@ -235,6 +270,30 @@ class Workload:
             layers.append(layer)
         return cls(model=model, layers=layers, timesteps=timesteps, num_samples=1, input_size=sizes[0],
                    input_spikes=spikes[0], coding=coding, dt_s=dt_s, meta=dict(meta or {}))
+
+
+def step_arrays(steps_in: np.ndarray, steps_out: np.ndarray, mask: np.ndarray | None,
+                num_samples: int) -> dict[str, np.ndarray]:
+    """Per-inference per-step arrays of one connection layer from two layers' ``step_counts``.
+
+    ``steps_in`` (T, n_in) and ``steps_out`` (T, n_out): spikes per step summed over
+    ``num_samples`` samples. A spike sent at step ``k`` arrives at ``k + 1``:
+    ``spikes_in_steps[k] = steps_in[k - 1] / N`` (row 0 zero) and
+    ``events_in_steps = spikes_in_steps @ mask.T`` (every input reaches every neuron when
+    ``mask`` is None).
+    """
+    n = max(int(num_samples), 1)
+    arriving = np.zeros(np.shape(steps_in), dtype=np.float64)
+    arriving[1:] = np.asarray(steps_in, dtype=np.float64)[:-1] / n
+    n_out = np.shape(steps_out)[1]
+    if mask is None:
+        events = np.repeat(arriving.sum(axis=1, keepdims=True), n_out, axis=1)
+    else:
+        from scipy import sparse
+
+        events = np.asarray(sparse.csr_array(np.asarray(mask, dtype=bool)).astype(np.float64) @ arriving.T).T
+    return {"spikes_in_steps": arriving, "events_in_steps": events,
+            "spikes_out_steps": np.asarray(steps_out, dtype=np.float64) / n}
 
 
 def _guess_model(path: Any) -> str | None:
