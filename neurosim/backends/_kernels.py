@@ -10,8 +10,11 @@ installed (:data:`AVAILABLE`).
   every synapse of ``i`` in increasing ``j`` (the order of scipy's CSR-times-dense product),
   and, when asked, marks ``(s, j)`` as *received*. Work ~ synaptic events, not
   ``n_in x n_out``.
-* :func:`reach` -- only the received marks and their number.
-* :func:`add_counts` -- spike counts from the flat indices of the spikes.
+* :func:`scatter_rows` -- the same from a dense array of messages.
+* :func:`reach` -- only the received marks and their number; :func:`received_bits` -- the
+  number of received pairs from packed fan-out sets.
+* :func:`add_counts` -- spike counts from the flat indices of the spikes; :func:`add_columns`
+  -- their totals per neuron.
 * :func:`if_update` -- integrate-and-fire: ``v += I + b``, spike if ``v > v_th``, reset and
   the flat indices of the spikes, in one pass; :func:`scatter_if_update` fuses it with the
   scatter, :func:`deviation_if_update` with a constant baseline ``W c`` plus the scattered
@@ -57,6 +60,30 @@ def scatter(ev_ptr, ev_idx, ev_val, indptr, indices, data, out, reached, mark): 
                 for p in range(indptr[i], indptr[i + 1]):
                     out[s, indices[p]] += value * data[p]
     return 0
+
+
+@_jit
+def scatter_rows(values, indptr, indices, data, out):  # pragma: no cover - compiled
+    """:func:`scatter` of every nonzero entry of a dense ``values`` (N, n_in), in row order.
+
+    ``out[s, indices[p]] += values[s, i] * data[p]``: the arithmetic and order of :func:`scatter`
+    on the event lists of ``values``, without building them.
+    """
+    for s in range(values.shape[0]):
+        for i in range(values.shape[1]):
+            value = values[s, i]
+            if value != 0.0:
+                for p in range(indptr[i], indptr[i + 1]):
+                    out[s, indices[p]] += value * data[p]
+    return 0
+
+
+@_jit
+def add_columns(row, flat):  # pragma: no cover - compiled
+    """``row[f % n] += 1`` for every flat index ``f`` of ``flat`` (``n = row.size``): per-neuron totals."""
+    n = row.shape[0]
+    for f in flat:
+        row[f % n] += 1
 
 
 @_jit
@@ -341,6 +368,8 @@ def warm_up() -> float:
         marks = np.zeros((1, 2), dtype=np.uint8)
         scatter(ptr, idx, vals, np.zeros(3, dtype=np.int64), idx32, vals, out, marks, True)
         reach(ptr, idx, np.zeros(3, dtype=np.int64), idx32, marks)
+        scatter_rows(out, np.zeros(3, dtype=np.int64), idx32, vals, out.copy())
+        add_columns(np.zeros(2, dtype=np.int32), idx)
         for subtract in (True, False):
             if_update(out, out, True, vals, vals, vals, subtract, idx)
         for full in (True, False):

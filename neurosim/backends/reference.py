@@ -55,7 +55,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from neurosim.backends import BackendResult
-from neurosim.backends import chunking
+from neurosim.backends import _kernels, chunking
 from neurosim.backends.chunking import count_dtype
 from neurosim.errors import ValidationError
 from neurosim.network import SpikingNetwork
@@ -211,7 +211,9 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
 
 def _add_step_counts(row: np.ndarray, msg: _Message) -> None:
     """``row += (values != 0).sum(axis=0)``: this step's messages per neuron, summed over the samples."""
-    if msg.flat is not None:  # flat indices s * n + i of the nonzero messages
+    if msg.flat is not None and _kernels.AVAILABLE:  # flat indices s * n + i of the nonzero messages
+        _kernels.add_columns(row, msg.flat)
+    elif msg.flat is not None:
         row += np.bincount(msg.flat % row.size, minlength=row.size).astype(np.int32, copy=False)
     else:
         row += np.count_nonzero(msg.nonzero, axis=0).astype(np.int32, copy=False)

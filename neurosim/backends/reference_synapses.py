@@ -369,13 +369,13 @@ class _Synapses:
 
     def product(self, values: np.ndarray) -> np.ndarray:
         """``values @ W^T`` for a dense (N, n_in) array, by the scatter kernel when that is less work."""
-        flat = np.flatnonzero(values)
-        cols = flat % self.n_in
-        if self.kernel and SCATTER_COST * float(self.fan_out[cols].sum()) < values.shape[0] * self.n_in * self.n_out:
-            ptr, idx, val = _kernels.event_lists(flat, values.ravel()[flat], values.shape[0], self.n_in)
-            out = np.zeros((values.shape[0], self.n_out))
-            _kernels.scatter(ptr, idx, val, self.t_indptr, self.t_indices, self.t_data, out, _NO_MARKS, False)
-            return out
+        if self.kernel:
+            n_events = float(np.count_nonzero(values, axis=0) @ self.fan_out)
+            if SCATTER_COST * n_events < values.shape[0] * self.n_in * self.n_out:
+                out = np.zeros((values.shape[0], self.n_out))
+                _kernels.scatter_rows(np.ascontiguousarray(values, dtype=np.float64), self.t_indptr, self.t_indices,
+                                      self.t_data, out)
+                return out
         if self.sparse_weights:
             from scipy import sparse
 
