@@ -152,3 +152,17 @@ def test_spikes_before_the_layer_is_enabled_are_refused(tmp_path):
     rec.save(tmp_path / "early")
     with pytest.raises(RecordError, match="layer2_step_counts has spikes before step 2"):
         load_record(tmp_path / "early")
+
+
+def test_demo_records_carry_step_counts(tmp_path_factory):
+    """The demo's saved records carry the per-step counts, so its estimates use the per-step model."""
+    from factories import tiny_demo
+    from neurosim.hardware import Workload
+
+    out, _ = tiny_demo(tmp_path_factory)
+    paths = sorted((out / "activity").glob("*.json"))
+    assert len(paths) >= 4  # dense and sparse, rate and graded
+    for path in paths:
+        rec = load_record(path)
+        assert all(layer.step_counts is not None for layer in rec.layers), path.name
+        assert all(layer.has_steps for layer in Workload.from_record(rec).layers), path.name
