@@ -21,11 +21,15 @@ Engines, each in its own subprocess (so its peak resident memory is its own):
   start-up not charged), on the sizes of ``--peer-sizes``, where they finish within
   ``--peer-timeout``.
 
-Besides time it prints synaptic operations per second (the record's count: spikes x nonzero
-outgoing synapses, for every engine the reference engine's count on the same samples), peak
-memory, each engine's time relative to the fastest peer, and the machine's ceiling: the rate
-of the scatter-add kernel (one synaptic event = one ``out[j] += w``) and of a dense float32
-matrix product on this CPU.
+Each engine's imports (and the reference engine's compiled kernels) are loaded before its
+clock starts and reported apart (``import_s``, ``kernel_warm_up_s``), as Brian2's and Lava's
+start-up is. Besides time it prints synaptic operations per second (the record's count:
+spikes x nonzero outgoing synapses, for every engine the reference engine's count on the same
+samples), peak memory, each engine's time relative to the fastest peer, the machine's
+ceiling: the rate of the scatter-add kernel (one synaptic event = one ``out[j] += w``) and of
+a dense float32 matrix product on this CPU, and per size the event-driven floor
+(:func:`event_floor`): synaptic operations plus neuron updates per sample at that scatter-add
+rate. The load average at the start and the end is printed and stored.
 
 Usage::
 
@@ -147,27 +151,37 @@ def worker(args) -> int:
     engine = args.worker
     counts = None
     warm_up_s = _kernels.warm_up() if engine == "reference" else 0.0  # once per process, timed apart
+    backend, options = {"torch32": ("torch", {"dtype": "float32"}),
+                        "brian2cython": ("brian2", {"target": "cython"})}.get(engine, (engine, {}))
+    import_start = time.perf_counter()  # the engine's imports, once per process, timed apart too
+    if engine.startswith("snntorch"):
+        import snntorch  # noqa: F401
+    else:
+        from neurosim.backends import get_backend
+
+        get_backend(backend)
+    import_s = time.perf_counter() - import_start
     start, cpu_start = time.perf_counter(), time.process_time()
     if engine.startswith("snntorch"):
         res = snntorch_run(net, x, args.timesteps, threads=THREADS.get(engine))
         wall = time.perf_counter() - start
         counts = res["counts"]
-        ops = None
+        ops = updates = None
     else:
         from neurosim.backends import simulate
 
-        backend, options = {"torch32": ("torch", {"dtype": "float32"}),
-                            "brian2cython": ("brian2", {"target": "cython"})}.get(engine, (engine, {}))
         rec = simulate(net, x, args.timesteps, backend=backend, **options)
         wall = time.perf_counter() - start
         counts = [layer.spike_counts for layer in rec.layers[:2]]
         ops = rec.synaptic_ops
+        updates = sum(layer.neuron_updates for layer in rec.layers)
     cpu = time.process_time() - cpu_start  # all threads: time on an idle machine is about cpu / cores
     if args.save:
         np.savez_compressed(args.save, **{f"layer{i}": c for i, c in enumerate(counts)})
     peak = peak_rss_bytes()
     print(json.dumps({"engine": engine, "samples": len(x), "time_s": wall, "cpu_s": cpu, "synaptic_ops": ops,
-                      "peak_rss_bytes": peak, "kernel_warm_up_s": warm_up_s}))
+                      "neuron_updates": updates, "peak_rss_bytes": peak, "kernel_warm_up_s": warm_up_s,
+                      "import_s": import_s}))
     return 0
 
 
@@ -302,8 +316,9 @@ def main(argv=None) -> int:
     engines = [e for e in args.engines.split(",") if e]
     T = args.timesteps
     result = {"commit": git_commit(), "cores": os.cpu_count(), "timesteps": T, "samples": args.samples,
-              "ceiling": ceiling(), "sizes": {}}
+              "load_average_start": os.getloadavg(), "ceiling": ceiling(), "sizes": {}}
     c = result["ceiling"]
+    print(f"load average at the start: {' '.join(f'{v:.2f}' for v in result['load_average_start'])}")
     print(f"machine ceiling ({c['cores']} cores): scatter-add {c['scatter_add_per_s_1_thread'] / 1e6:.0f} M/s on "
           f"1 thread, {c['scatter_add_per_s_all_cores'] / 1e6:.0f} M/s on all; dense float32 "
           f"{c['dense_f32_mac_per_s'] / 1e9:.1f} G MAC/s")
@@ -328,6 +343,7 @@ def main(argv=None) -> int:
             rows[engine] = run_engine(engine, net_path, x_path, n, T, 3600, save)
         ref = rows.get("reference", {})
         per_sample_ops = (ref.get("synaptic_ops") or 0) / max(ref.get("samples", 1), 1)
+        per_sample_updates = (ref.get("neuron_updates") or 0) / max(ref.get("samples", 1), 1)
         for engine, row in rows.items():
             if "time_s" in row:
                 row.setdefault("time_per_sample_s", row["time_s"] / row["samples"])
@@ -338,11 +354,14 @@ def main(argv=None) -> int:
         ours = min((rows[e]["time_per_sample_s"] for e in ("reference", "torch") if "time_per_sample_s" in
                     rows.get(e, {})), default=None)
         result["sizes"][name] = {"inputs": d, "hidden": hidden, "density": density, "build_s": build_s,
-                                 "synaptic_ops_per_sample": per_sample_ops, "engines": rows,
+                                 "synaptic_ops_per_sample": per_sample_ops,
+                                 "neuron_updates_per_sample": per_sample_updates,
+                                 "event_floor_s": event_floor(per_sample_ops, per_sample_updates, c), "engines": rows,
                                  "float32_agreement": agreement,
                                  "speedup_vs_peer": {p: rows[p]["time_per_sample_s"] / ours for p in PEERS
                                                      if ours and "time_per_sample_s" in rows.get(p, {})}}
         print_size(name, density, rows, fastest_peer, per_sample_ops, c, agreement)
+        print_floor(result["sizes"][name], rows)
         if name == "784-16384-784" and args.big_samples:
             best = min(("reference", "torch"), key=lambda e: rows.get(e, {}).get("time_per_sample_s", np.inf))
             big = run_engine(best, net_path, x_path, args.big_samples, T, 3600)
@@ -355,6 +374,8 @@ def main(argv=None) -> int:
         result["mnist"] = mnist_t10k(Path(args.mnist_run) if args.mnist_run else None, args.data_dir, out,
                                      Path(args.mnist_net) if args.mnist_net else None)
     result["summary"] = summary(result)
+    result["load_average_end"] = os.getloadavg()
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in result['load_average_end'])}")
     (out / "bench_scale.json").write_text(json.dumps(result, indent=2, default=float))
     print(f"wrote {out / 'bench_scale.json'}")
     return 0
@@ -383,6 +404,28 @@ def summary(result: dict) -> dict:
     if "time_s" in mnist:
         out["mnist_t10k_t64_s"] = mnist["time_s"]
     return out
+
+
+def event_floor(ops: float, updates: float, c: dict) -> dict:
+    """Time per sample of an engine doing one scatter-add per synaptic operation and per neuron update.
+
+    ``(E + U) / r``: ``E`` synaptic operations and ``U`` neuron updates per sample, ``r`` the
+    scatter-add rate of this CPU (one thread, all cores): the floor of an event-driven simulator
+    that touches every synaptic event and every neuron once per step at that rate.
+    """
+    work = ops + updates
+    return {"one_thread": work / c["scatter_add_per_s_1_thread"], "all_cores": work / c["scatter_add_per_s_all_cores"]}
+
+
+def print_floor(size: dict, rows: dict) -> None:
+    floor = size["event_floor_s"]
+    line = (f"  event-driven floor at the scatter-add rate: {size['synaptic_ops_per_sample'] / 1e3:.1f} k synaptic ops + "
+            f"{size['neuron_updates_per_sample'] / 1e3:.1f} k neuron updates per sample -> "
+            f"{1e3 * floor['one_thread']:.3f} ms on one thread, {1e3 * floor['all_cores']:.3f} ms on all cores")
+    peer = rows.get("brian2cython", {})
+    if "time_per_sample_s" in peer:
+        line += f"; Brian2 cython / floor (all cores) = {peer['time_per_sample_s'] / floor['all_cores']:.1f}x"
+    print(line)
 
 
 def float32_agreement(out: Path, name: str) -> dict | None:
