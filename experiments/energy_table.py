@@ -4,7 +4,9 @@ Converts RUN/dense.pt and RUN/sparse.pt (rate coding at T timesteps and graded c
 them on the held-out digits with the reference engine, estimates every profile and prints a
 Markdown table per mode: dynamic and static energy per inference (median [10-90 %]), latency,
 inferences/s and the dense / sparse savings computed per Monte-Carlo draw. Each target runs the
-coding it supports for both models (graded where it has graded spikes, else rate).
+coding it supports for both models (graded where it has graded spikes, else rate). The records
+carry per-step spike counts, so the neuromorphic timesteps last as long as their busiest core at
+each step (:mod:`neurosim.hardware.neuromorphic`).
 
     python experiments/energy_table.py --run RUN [--timesteps 32] [--batch-size 64] [--json OUT.json]
 """
