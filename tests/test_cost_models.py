@@ -201,8 +201,8 @@ def test_real_time_mapping_fits_the_busiest_step(tmp_path):
     Synapses i0 -> h0, h1 and i1 -> h2, h3 as above, but both inputs spike at step 0 (arriving at
     step 1). With 4 neurons on one core it receives r = 2 spikes in the busiest step, at their
     99.99th percentile r + 3.72 sqrt(2) = 7.26 -> 726 us (+ ns): fits, 1 core. With t_rx = 200 us:
-    1.45 ms > 1 ms; 3 neurons per core (h0..h2 | h3): core 0 still receives both spikes, too slow;
-    2 per core (h0, h1 | h2, h3): r = 1, 1 + 3.72 = 4.72 -> 944 us: fits, 2 cores. The mean model
+    1.45 ms > 1 ms; at most 3 neurons per core means 2 cores, placed 2 + 2 (h0, h1 | h2, h3): each
+    receives r = 1 spike, 1 + 3.72 = 4.72 -> 944 us: fits, 2 cores. The mean model
     sees 2 spikes over the layer's 3 steps, r = 2/3 x (1 - (1 - 1/2)^4) = 0.625 on a core of 4:
     0.625 + 3.72 sqrt(0.625) = 3.57 -> 714 us, 1 core.
     """

@@ -204,10 +204,12 @@ class TargetRows:
 
 
 def busiest_core_load(layer, n: int, profile: Profile, targets: TargetRows | None = None) -> float:
-    """Time the busiest core needs in the busiest step when each core holds ``n`` neurons (per-step model).
+    """Time the busiest core needs in the busiest step with at most ``n`` neurons per core (per-step model).
 
-    Typical figure values, seconds; the received spikes at their 99.99th Poisson percentile
-    (``z`` = :data:`BURST_Z`) where the profile states a time per received spike.
+    The layer takes ``C = ceil(n_out / n)`` cores, placed as the mapping places them
+    (:class:`CoreSteps`: blocks of ``ceil(n_out / C)``). Typical figure values, seconds; the
+    received spikes at their 99.99th Poisson percentile (``z`` = :data:`BURST_Z`) where the
+    profile states a time per received spike.
     """
     g = lambda k: float(profile.get(k, 0.0))  # noqa: E731
     per_row = profile.has("time_per_received_spike_s")
