@@ -300,6 +300,10 @@ def main(argv=None) -> int:
     ap.add_argument("--peer-samples", type=int, default=100,
                     help="samples for brian2 and lava (also timed on a fifth of them: marginal time per sample)")
     ap.add_argument("--peer-sizes", default="64-1024-64,784-1024-784", help="sizes brian2 and lava run on")
+    ap.add_argument("--peer-samples-at", default="64-1024-64:1000",
+                    help="NAME:N,... peer samples for these sizes instead of --peer-samples (64-1024-64: a sample "
+                         "costs the peers a few ms, so 20 and 100 samples differ by less than their start-up "
+                         "varies; its 1,000 samples still run as one chunk)")
     ap.add_argument("--torch-samples", type=int, default=300, help="samples of the torch backend runs")
     ap.add_argument("--peer-timeout", type=float, default=300.0, help="seconds before a peer run is given up")
     ap.add_argument("--big-samples", type=int, default=10000,
@@ -345,7 +349,9 @@ def main(argv=None) -> int:
         for engine in engines:
             if engine in SLOW_PEERS:
                 if name in args.peer_sizes.split(","):
-                    rows[engine] = run_peer(engine, net_path, x_path, args.peer_samples, T, args.peer_timeout)
+                    peer_n = dict((k, int(v)) for k, v in (p.split(":") for p in args.peer_samples_at.split(",") if p))
+                    rows[engine] = run_peer(engine, net_path, x_path, peer_n.get(name, args.peer_samples), T,
+                                            args.peer_timeout)
                 continue
             n = {"torch": args.torch_samples, "torch32": args.torch_samples}.get(engine, args.samples)
             save = out / f"{name}.{engine}.counts.npz"
