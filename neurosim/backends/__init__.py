@@ -13,6 +13,7 @@ turns a :class:`BackendResult` into the shared :class:`~neurosim.activity.Activi
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import platform
 import time
@@ -123,6 +124,12 @@ def simulate(network: SpikingNetwork, inputs: np.ndarray, timesteps: int, *, bac
 
 
 def package_versions() -> dict[str, str]:
+    return dict(_installed_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Read once per process: the package metadata scan takes several ms per call."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
@@ -131,4 +138,4 @@ def package_versions() -> dict[str, str]:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
