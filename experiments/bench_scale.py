@@ -16,9 +16,10 @@ Engines, each in its own subprocess (so its peak resident memory is its own):
   reset_mechanism='subtract')`` neurons, float32, dense, run step by step on batches of 1,000
   (the same weights and input spike trains; snnTorch has no synaptic delay, so its spike
   counts are close to but not those of neurosim);
-* ``brian2`` (numpy target), ``brian2cython`` and ``lava``: neurosim's backends on a few
-  samples (``--peer-samples``, and a fifth of them: the time per sample is the marginal one,
-  start-up not charged), on the sizes of ``--peer-sizes``, where they finish within
+* ``brian2`` (numpy target), ``brian2cython`` and ``lava``: neurosim's backends, after an
+  untimed first run, on a few samples (``--peer-samples``, per size ``--peer-samples-at``:
+  1,000 on 64-1024-64), and a fifth of them: the time per sample is the marginal one,
+  start-up not charged; on the sizes of ``--peer-sizes``, where they finish within
   ``--peer-timeout``.
 
 Each engine's imports (and the reference engine's compiled kernels) are loaded before its
@@ -33,7 +34,7 @@ rate. The load average at the start and the end is printed and stored.
 
 Usage::
 
-    .venv/bin/python experiments/bench_scale.py --data-dir DIR [--samples 1000] [--quick]
+    .venv/bin/python experiments/bench_scale.py --data-dir DIR [--samples 1000]
     .venv/bin/python experiments/bench_scale.py --data-dir DIR --mnist-run RUN   # + the trained MNIST net
     .venv/bin/python experiments/bench_scale.py --data-dir DIR --sizes "" --mnist-net NET.nir   # MNIST only
 
