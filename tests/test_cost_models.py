@@ -3,6 +3,7 @@ the Monte-Carlo sampling of figures, per-draw savings, and invariants. Published
 measurements are in tests/test_validation_cases.py."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -327,6 +328,12 @@ def test_wafer_scale_by_hand(tmp_path):
     rate = min(1e15 / 8192, 111 / stage)
     assert res.throughput.inferences_per_s.median == pytest.approx(rate)
     assert res.throughput.energy_static_j.median == pytest.approx(10e3 / rate)
+    # a network left without nonzero weights: no MACs, the pipeline stages alone set the rate, no warning
+    empty = Workload(model="e", layers=[WorkloadLayer("a", "linear", 64, 32, mask=np.zeros((32, 64), bool))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = estimate(empty, write(tmp_path, text, "w.toml"), draws=10)
+    assert res.throughput.inferences_per_s.median == pytest.approx(1000 / 1e-6)  # 1,000 copies of 1 core, 1 us
 
 
 # ----------------------------------------------------------------------------- sampling

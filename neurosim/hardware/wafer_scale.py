@@ -79,7 +79,8 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
                    notes=[f"one inference alone: static power of the {100 * frac:.3g} % of the wafer it occupies; "
                           "a dedicated system would draw its whole idle power (shown beside)"])
     slowest = np.max(np.stack([np.broadcast_to(s, (p.n,)) for s in stages]), axis=0) if stages else latency
-    rate = np.minimum(flops / max(2.0 * total_work, 1e-300), copies / slowest)
+    # a network with no nonzero MACs is limited by its pipeline stages alone
+    rate = np.minimum(flops / (2.0 * total_work), copies / slowest) if total_work > 0 else copies / slowest
     thr = ModeCost(latency_s=latency, inferences_per_s=rate, dynamic=dict(dyn),
                    static={"static_whole_system": p["idle_power_w"] / rate},
                    resources={"cores": int(min(cores * copies, profile.get("cores"))), "wafer_fraction":
