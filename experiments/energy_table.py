@@ -1,6 +1,7 @@
 """The README's energy table: every bundled profile, dense vs sparse digits networks, both modes.
 
-Converts RUN/dense.pt and RUN/sparse.pt (rate coding at T timesteps and graded coding), simulates
+Converts RUN/dense.pt and RUN/sparse.pt (rate coding at T timesteps; graded coding at the network's
+depth, :func:`neurosim.defaults.coding_timesteps`), simulates
 them on the held-out digits with the reference engine, estimates every profile and prints a
 Markdown table per mode: dynamic and static energy per inference (median [10-90 %]), latency,
 inferences/s and the dense / sparse savings computed per Monte-Carlo draw. Each target runs the
@@ -49,15 +50,16 @@ def main() -> None:
     for model in ("dense", "sparse"):
         for coding in ("rate", "graded"):
             net = neurosim.convert(run / f"{model}.pt", coding=coding)
-            records[(model, coding)] = neurosim.simulate(net, dataset="digits", samples=None,
-                                                         timesteps=args.timesteps)
+            steps = defaults.coding_timesteps(coding, args.timesteps, len(net.network.layers))
+            records[(model, coding)] = neurosim.simulate(net, dataset="digits", samples=None, timesteps=steps)
     t0 = time.perf_counter()
     rows, out = [], []
     for prof in load_profiles("all"):
         coding = "graded" if prof.kind != "neuromorphic" or prof.flag("graded_spikes") else "rate"
         est = {m: neurosim.estimate(records[(m, coding)], prof, batch_size=args.batch_size)[0]
                for m in ("dense", "sparse")}
-        runs = (f"SNN, {coding}" + (f", T={args.timesteps}" if coding == "rate" else "")
+        steps = records[("sparse", coding)].timesteps
+        runs = (f"SNN, {coding}, T={steps}"
                 if prof.kind == "neuromorphic" else "ANN")
         for mode in ("latency", "throughput"):
             d, s = est["dense"].modes[mode], est["sparse"].modes[mode]

@@ -46,6 +46,18 @@ def min_timesteps(depth: int) -> int:
     return int(depth)
 
 
+def coding_timesteps(coding: str, timesteps: int, depth: int) -> int:
+    """Steps a run of a converted network needs: ``timesteps`` for a rate code, ``depth`` for graded.
+
+    A graded (sigma-delta) network given a static input sends each active unit's value once: the
+    input at step 0, layer ``l`` at step ``l``, so the readout has its sum at step ``depth - 1``
+    and later steps only update idle neurons (the outputs, spikes and synaptic operations of
+    ``T = depth`` are those of any longer run). Running it longer would charge idle steps to the
+    hardware estimates, real time on real-time chips.
+    """
+    return min_timesteps(depth) if coding == "graded" else int(timesteps)
+
+
 def check_timesteps(timesteps: int, depth: int, name: str = "timesteps") -> int:
     """``timesteps`` as an int, or :class:`~neurosim.errors.ValidationError` when ``T < depth``.
 

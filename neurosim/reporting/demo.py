@@ -18,7 +18,8 @@ Directory layout written by ``neurosim demo --out DIR``::
 
     DIR/train/          dense.pt, sparse.pt, small_dense.pt, metrics.json, training plots
     DIR/nets/           {dense,sparse}_{rate,graded}.nir
-    DIR/activity/       {dense,sparse}_{rate,graded}.json/.npz (reference engine, T = --timesteps)
+    DIR/activity/       {dense,sparse}_{rate,graded}.json/.npz (reference engine; rate at T = --timesteps,
+                        graded at T = the network's depth, defaults.coding_timesteps)
     (subnetworks and their ablation matrices: report.json, ``numbers.subnetworks``)
     DIR/hardware/       estimates.json (every record on every profile)
     DIR/figures/        the report's PNGs
@@ -103,7 +104,8 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
     samples : int, optional
         Number of held-out test digits simulated, classes interleaved (all when None).
     timesteps : int
-        ``T`` of the main simulations (steps of the network's ``dt_s`` seconds).
+        ``T`` of the main rate-coded simulations (steps of the network's ``dt_s`` seconds); the
+        graded networks run their depth in steps (:func:`neurosim.defaults.coding_timesteps`).
     sweep : sequence of int
         Timesteps of the conversion-fidelity sweep (both codings, dense and sparse).
     cross_check_samples, cross_check_timesteps : int
@@ -164,7 +166,9 @@ def run_demo(out: str | Path, *, epochs: int | None = None, hidden: int | None =
 
     def simulate() -> str:
         _simulate_all(ctx, timesteps, sweep)
-        return (f"reference engine: {len(ctx.records)} records at T={timesteps} on {len(ctx.test_x)} test digits, "
+        depth = len(next(iter(ctx.networks.values())).layers)
+        return (f"reference engine: {len(ctx.records)} records (rate T={timesteps}, graded T={depth}) on "
+                f"{len(ctx.test_x)} test digits, "
                 f"{len(ctx.sweep)} sweep points, spike rasters of {len(ctx.example_idx)} examples")
 
     def subnetworks() -> str:
@@ -253,7 +257,8 @@ def _simulate_all(ctx: DemoContext, timesteps: int, sweep: Sequence[int]) -> Non
     x, y = ctx.test_x, ctx.test_y
     for (model, coding), net in ctx.networks.items():
         record_steps = ctx.example_idx if coding == "rate" else None
-        sim = pipeline.simulate(net, inputs=x, labels=y, timesteps=timesteps, backend="reference",
+        steps = defaults.coding_timesteps(coding, timesteps, len(net.layers))
+        sim = pipeline.simulate(net, inputs=x, labels=y, timesteps=steps, backend="reference",
                                 **({"record": record_steps} if record_steps is not None else {}))
         rec = sim.record
         rec.save(act_dir / f"{model}_{coding}")
@@ -261,7 +266,7 @@ def _simulate_all(ctx: DemoContext, timesteps: int, sweep: Sequence[int]) -> Non
         if record_steps is not None:
             ctx.spike_trains[model] = rec.step_spikes[net.layers[1].name]
         for t in sweep:
-            r = rec if int(t) == int(timesteps) else pipeline.simulate(net, inputs=x, labels=y, timesteps=int(t)).record
+            r = rec if int(t) == int(steps) else pipeline.simulate(net, inputs=x, labels=y, timesteps=int(t)).record
             ctx.sweep.append({"model": model, "coding": coding, "timesteps": int(t), "mse_vs_input": r.mse_vs_input,
                               "mse_vs_ann": r.mse_vs_ann, "synaptic_ops_per_inference": r.synaptic_ops / r.num_samples,
                               "spikes_per_inference": r.total_spikes / r.num_samples})

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from neurosim.defaults import coding_timesteps
 from neurosim.errors import ConfigError, NeurosimError
 from neurosim.fileio import write_json
 from neurosim.sweep.grid import Point, SweepConfig, config_from_mapping, write_sweep_config
@@ -77,7 +78,7 @@ def run_point(config: SweepConfig | dict[str, Any], point: Point | dict[str, Any
     -------
     dict
         ``point``, ``model`` (training measurements), ``runs`` (one per simulated coding and
-        T), ``estimates`` (one per profile, run and mode), ``timing`` (wall seconds; the only
+        T; graded runs simulate the network's depth in steps, ``steps_simulated``), ``estimates`` (one per profile, run and mode), ``timing`` (wall seconds; the only
         entries that differ between repeated runs). Energies in joules per inference,
         latencies in seconds.
     """
@@ -108,10 +109,12 @@ def run_point(config: SweepConfig | dict[str, Any], point: Point | dict[str, Any
         for coding, t in sims:
             if coding not in nets:
                 nets[coding] = neurosim.convert(ckpt, coding=coding)
+            steps = coding_timesteps(coding, t, len(nets[coding].network.layers))  # graded: the network's depth
             sim = neurosim.simulate(nets[coding], dataset=config.dataset, data_dir=config.data_dir,
-                                    samples=config.samples, timesteps=t)
+                                    samples=config.samples, timesteps=steps)
             records[(coding, t)] = sim
-            runs.append({"coding": coding, "timesteps": t, "mse": sim.mse_vs_input, "mse_vs_ann": sim.mse_vs_ann,
+            runs.append({"coding": coding, "timesteps": t, "steps_simulated": steps, "mse": sim.mse_vs_input,
+                         "mse_vs_ann": sim.mse_vs_ann,
                          "synaptic_ops_per_inference": sim.synaptic_ops_per_inference,
                          "spikes_per_inference": sim.spikes_per_inference,
                          "nonzero_synapses": int(nets[coding].nonzero_synapses),
