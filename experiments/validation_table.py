@@ -54,7 +54,8 @@ def main() -> None:
 #: (dynamic power W, seconds per call) measured in the host-driven cases (Blouw et al. 2019, Table 1 and logs)
 HOST_DRIVEN = {"loihi_kws_blouw2019": (0.081, 1 / 296), "cpu_kws_blouw2019": (11.47, 1 / 1813.63),
                "gpu_kws_blouw2019": (22.86, 1 / 770.39), "jetson_kws_blouw2019": (2.34, 1 / 419),
-               "gpu_kws_batch64_blouw2019": (26.28, 64 / 36150)}
+               "gpu_kws_batch64_blouw2019": (26.28, 64 / 36150), "cpu_kws_batch64_blouw2019": (13.31, 64 / 38210),
+               "jetson_kws_batch64_blouw2019": (1.73, 64 / 16976)}
 
 
 def print_host_driven_split(draws: int, seed: int) -> None:
