@@ -431,10 +431,14 @@ def estimate(record: Any, profiles: Any = "all", *, strict: bool = False, source
     """
     from neurosim.hardware.estimate import estimate as _estimate
     from neurosim.hardware.profile import load_profiles
+    from neurosim.hardware.workload import Workload
 
     loaded = load_profiles(profiles)
-    return Estimates([_estimate(rec, prof, strict=strict, source=source or src, **options)
-                      for rec, src in _records(record) for prof in loaded])
+    out = []
+    for rec, src in _records(record):
+        wl = Workload.from_any(rec)  # once per record: its masks and per-step arrays serve every profile
+        out.extend(_estimate(wl, prof, strict=strict, source=source or src, **options) for prof in loaded)
+    return Estimates(out)
 
 
 def report(estimates: Any, fmt: str = "text") -> str:
