@@ -24,7 +24,10 @@ Engines, each in its own subprocess (so its peak resident memory is its own):
 
 Each engine's imports (and the reference engine's compiled kernels) are loaded before its
 clock starts and reported apart (``import_s``, ``kernel_warm_up_s``), as Brian2's and Lava's
-start-up is. Besides time it prints synaptic operations per second (the record's count:
+start-up is. Every engine is timed in steady state: the reference engine, the torch backend and
+snnTorch run the same samples twice in their process and the second run is timed (the first,
+``first_run_s``, also pays the process's first touch of its memory and the allocator's warm-up:
+about 0.06-0.1 s for the reference engine); Brian2 and Lava are timed after an untimed run. Besides time it prints synaptic operations per second (the record's count:
 spikes x nonzero outgoing synapses, for every engine the reference engine's count on the same
 samples), peak memory, each engine's time relative to the fastest peer, the machine's
 ceiling: the rate of the scatter-add kernel (one synaptic event = one ``out[j] += w``) and of
@@ -162,25 +165,29 @@ def worker(args) -> int:
 
         get_backend(backend)
     import_s = time.perf_counter() - import_start
-    start, cpu_start = time.perf_counter(), time.process_time()
-    if engine.startswith("snntorch"):
-        res = snntorch_run(net, x, args.timesteps, threads=THREADS.get(engine))
-        wall = time.perf_counter() - start
-        counts = res["counts"]
-        ops = updates = None
-    else:
-        from neurosim.backends import simulate
+    walls = []
+    for _ in range(max(1, args.repeat)):  # the same run again: the first pays the process's first touches
+        start, cpu_start = time.perf_counter(), time.process_time()
+        if engine.startswith("snntorch"):
+            res = snntorch_run(net, x, args.timesteps, threads=THREADS.get(engine))
+            walls.append(time.perf_counter() - start)
+            counts = res["counts"]
+            ops = updates = None
+        else:
+            from neurosim.backends import simulate
 
-        rec = simulate(net, x, args.timesteps, backend=backend, **options)
-        wall = time.perf_counter() - start
-        counts = [layer.spike_counts for layer in rec.layers[:2]]
-        ops = rec.synaptic_ops
-        updates = sum(layer.neuron_updates for layer in rec.layers)
-    cpu = time.process_time() - cpu_start  # all threads: time on an idle machine is about cpu / cores
+            rec = simulate(net, x, args.timesteps, backend=backend, **options)
+            walls.append(time.perf_counter() - start)
+            counts = [layer.spike_counts for layer in rec.layers[:2]]
+            ops = rec.synaptic_ops
+            updates = sum(layer.neuron_updates for layer in rec.layers)
+        cpu = time.process_time() - cpu_start  # all threads: time on an idle machine is about cpu / cores
+    wall = walls[-1]
     if args.save:
         np.savez_compressed(args.save, **{f"layer{i}": c for i, c in enumerate(counts)})
     peak = peak_rss_bytes()
-    print(json.dumps({"engine": engine, "samples": len(x), "time_s": wall, "cpu_s": cpu, "synaptic_ops": ops,
+    print(json.dumps({"engine": engine, "samples": len(x), "time_s": wall, "first_run_s": walls[0], "runs": len(walls),
+                      "cpu_s": cpu, "synaptic_ops": ops,
                       "neuron_updates": updates, "peak_rss_bytes": peak, "kernel_warm_up_s": warm_up_s,
                       "import_s": import_s}))
     return 0
@@ -202,9 +209,11 @@ def peak_rss_bytes() -> int:
 
 
 def run_engine(engine: str, net_path: Path, x_path: Path, samples: int, T: int, timeout: float,
-               save: Path | None = None) -> dict:
+               save: Path | None = None, repeat: int = 1) -> dict:
+    """One engine on ``samples`` samples in a fresh process, run ``repeat`` times: ``time_s`` is the last
+    run's, ``first_run_s`` the first's (it also pays the process's first touch of its memory)."""
     cmd = [sys.executable, __file__, "--worker", engine, "--net", str(net_path), "--inputs", str(x_path),
-           "--samples", str(samples), "--timesteps", str(T)]
+           "--samples", str(samples), "--timesteps", str(T), "--repeat", str(repeat)]
     if save is not None:
         cmd += ["--save", str(save)]
     try:
@@ -310,6 +319,9 @@ def main(argv=None) -> int:
     ap.add_argument("--big-samples", type=int, default=10000,
                     help="samples of the largest network's run on the fastest engine (0: skip)")
     ap.add_argument("--timesteps", "-T", type=int, default=32)
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="runs of each comparison in its process, the last one timed (the first is reported as "
+                         "first_run_s): Brian2 and Lava are timed after an untimed run too")
     ap.add_argument("--mnist-run", help="training run folder with sparse.pt (neurosim train --dataset mnist "
                                         "--hidden 256): also time MNIST t10k at T=64")
     ap.add_argument("--mnist-net", help="the same network already converted to NIR (instead of --mnist-run)")
@@ -356,7 +368,7 @@ def main(argv=None) -> int:
                 continue
             n = {"torch": args.torch_samples, "torch32": args.torch_samples}.get(engine, args.samples)
             save = out / f"{name}.{engine}.counts.npz"
-            rows[engine] = run_engine(engine, net_path, x_path, n, T, 3600, save)
+            rows[engine] = run_engine(engine, net_path, x_path, n, T, 3600, save, repeat=args.repeat)
         ref = rows.get("reference", {})
         per_sample_ops = (ref.get("synaptic_ops") or 0) / max(ref.get("samples", 1), 1)
         per_sample_updates = (ref.get("neuron_updates") or 0) / max(ref.get("samples", 1), 1)
@@ -383,7 +395,7 @@ def main(argv=None) -> int:
             big = run_engine(best, net_path, x_path, args.big_samples, T, 3600)
             small = result["sizes"].get("784-1024-784", {}).get("engines", {})
             big_ref = run_engine("reference", out / "784-1024-784.nir", out / "784-1024-784.inputs.npy",
-                                 args.samples, T, 3600) if "784-1024-784" in result["sizes"] else {}
+                                 args.samples, T, 3600, repeat=args.repeat) if "784-1024-784" in result["sizes"] else {}
             result["large"] = {"engine": best, **big, "rate_784_1024": big_ref}
             print_large(big, big_ref, small)
     if args.mnist_run or args.mnist_net:
@@ -459,15 +471,16 @@ def float32_agreement(out: Path, name: str) -> dict | None:
 
 def print_size(name, density, rows, fastest_peer, per_sample_ops, c, agreement) -> None:
     print(f"\n{name} (weight density {density:g}), {per_sample_ops / 1e6:.2f} M synaptic ops per sample:")
-    print(f"  {'engine':10s} {'samples':>7s} {'time s':>8s} {'ms/sample':>10s} {'M ops/s':>8s} {'peak GB':>8s} "
-          f"{'x peer':>7s} {'of ceiling':>10s}")
+    print(f"  {'engine':10s} {'samples':>7s} {'time s':>8s} {'first s':>8s} {'ms/sample':>10s} {'M ops/s':>8s} "
+          f"{'peak GB':>8s} {'x peer':>7s} {'of ceiling':>10s}")
     for engine, row in rows.items():
         if "error" in row:
             print(f"  {engine:10s} {row['samples']:7d}  -- {row['error']}")
             continue
         ratio = fastest_peer / row["time_per_sample_s"] if fastest_peer else float("nan")
         frac = row["synaptic_ops_per_s"] / c["scatter_add_per_s_all_cores"]
-        print(f"  {engine:10s} {row['samples']:7d} {row['time_s']:8.2f} {1e3 * row['time_per_sample_s']:10.3f} "
+        print(f"  {engine:10s} {row['samples']:7d} {row['time_s']:8.2f} {row.get('first_run_s', float('nan')):8.2f} "
+              f"{1e3 * row['time_per_sample_s']:10.3f} "
               f"{row['synaptic_ops_per_s'] / 1e6:8.0f} {row['peak_rss_bytes'] / 2**30:8.2f} {ratio:7.1f} {frac:10.3f}")
     if agreement:
         print(f"  torch float32 vs reference (hidden counts): {100 * agreement['identical_fraction']:.2f} % identical, "

@@ -12,7 +12,7 @@ installed (:data:`AVAILABLE`).
   ``n_in x n_out``.
 * :func:`scatter_rows` -- the same from a dense array of messages.
 * :func:`reach` -- only the received marks and their number; :func:`received_bits` -- the
-  number of received pairs from packed fan-out sets.
+  number of received pairs from packed fan-out sets (64-bit words, counted with ``popcnt``).
 * :func:`add_counts` -- spike counts from the flat indices of the spikes; :func:`add_columns`
   -- their totals per neuron.
 * :func:`if_update` -- integrate-and-fire: ``v += I + b``, spike if ``v > v_th``, reset and
@@ -21,6 +21,9 @@ installed (:data:`AVAILABLE`).
   deviations ``W (m - c)`` (:func:`reach_count` counts the baseline's synapses per pair).
 * :func:`regular_step` -- the ``regular`` input encoding, with its deviations from the
   baseline as event lists.
+* :func:`if_steps` -- every step of an integrate-and-fire layer, one sample at a time, with the
+  strategy of each step given (no input, baseline plus deviations, events), its spikes as
+  packed bits; :func:`steps_flat` turns those into each step's sorted flat indices.
 """
 from __future__ import annotations
 
@@ -259,30 +262,247 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
     return n_spikes, n_active
 
 
+if AVAILABLE:
+    from llvmlite import ir as _ir
+    from numba.core import types as _types
+    from numba.extending import intrinsic as _intrinsic
+
+    @_intrinsic
+    def _ctpop64(typingctx, x):
+        """The number of ones of a uint64, as int64 (LLVM's ``ctpop``: one ``popcnt`` instruction)."""
+        sig = _types.int64(_types.uint64)
+
+        def codegen(context, builder, signature, args):
+            fn = builder.module.declare_intrinsic("llvm.ctpop", [_ir.IntType(64)])
+            return builder.call(fn, args)
+
+        return sig, codegen
+
+    @_intrinsic
+    def _cttz64(typingctx, x):
+        """The number of trailing zeros of a nonzero uint64, as int64 (LLVM's ``cttz``)."""
+        sig = _types.int64(_types.uint64)
+
+        def codegen(context, builder, signature, args):
+            fn = builder.module.declare_intrinsic("llvm.cttz", [_ir.IntType(64), _ir.IntType(1)])
+            return builder.call(fn, [args[0], _ir.Constant(_ir.IntType(1), 0)])
+
+        return sig, codegen
+else:  # pragma: no cover - without numba the kernels are never called
+    def _ctpop64(x):
+        return bin(int(x)).count("1")
+
+    def _cttz64(x):
+        return (int(x) & -int(x)).bit_length() - 1
+
+
 @_jit
-def received_bits(flat, n_in, bits, acc, popcount8):  # pragma: no cover - compiled
+def fire_base_row(v, base, dev, cnt, cnt_row, bias, v_th, v_reset, subtract, fired):  # pragma: no cover - compiled
+    """:func:`fire_row` of the current ``base + dev`` and the received marks ``cnt + cnt_row > 0``, in one pass.
+
+    ``x = v + ((base + dev) + bias)``: the arithmetic of adding the baseline first
+    (:func:`deviation_if_update`). Resets ``dev`` and ``cnt_row`` to 0. Returns ``(spikes, active)``.
+    """
+    n_spikes = 0
+    n_active = 0
+    if subtract:
+        for j in range(v.shape[0]):
+            x = v[j] + ((base[j] + dev[j]) + bias[j])
+            spiked = x > v_th[j]
+            v[j] = x - v_th[j] if spiked else x
+            dev[j] = 0.0
+            fired[j] = spiked
+            n_spikes += spiked
+            n_active += spiked | (cnt[j] + cnt_row[j] > 0)
+            cnt_row[j] = 0
+    else:
+        for j in range(v.shape[0]):
+            x = v[j] + ((base[j] + dev[j]) + bias[j])
+            spiked = x > v_th[j]
+            v[j] = v_reset[j] if spiked else x
+            dev[j] = 0.0
+            fired[j] = spiked
+            n_spikes += spiked
+            n_active += spiked | (cnt[j] + cnt_row[j] > 0)
+            cnt_row[j] = 0
+    return n_spikes, n_active
+
+
+@_jit
+def unpack_bits(words, marks):  # pragma: no cover - compiled
+    """``marks[j] = bit j % 64 of words[j // 64]`` (0/1) for ``j < marks.size``; resets ``words`` to 0."""
+    n = marks.shape[0]
+    for w in range(words.shape[0]):
+        word = words[w]
+        stop = min(64, n - w * 64)
+        for b in range(stop):
+            marks[w * 64 + b] = (word >> np.uint64(b)) & np.uint64(1)
+        words[w] = 0
+
+
+@_jit
+def if_steps(modes, ev_ptr, ev_idx, ev_val, any_rows, indptr, indices, data, full, has_input, base_cur,
+             base_cnt, v, bias, v_th, v_reset, subtract, counts, step_counts, n_active, n_spikes, out_words,
+             cur_row, cnt_row, marks_row, fired, sp_ptr, sp_idx, fan_words, recv_words):  # pragma: no cover - compiled
+    """Every step of an integrate-and-fire layer, one sample at a time (its rows stay in cache).
+
+    Per sample ``s`` and step ``k`` exactly the arithmetic of the step-by-step kernels, chosen by
+    ``modes[k]``: -1 the layer is not enabled yet; 0 no input (:func:`if_update`: ``v += b``);
+    1 baseline plus deviations (:func:`deviation_if_update`); 2 the events themselves
+    (:func:`scatter_if_update`). The events consumed at step ``k`` are those of sample ``s`` in
+    ``ev_ptr[k, s]:ev_ptr[k, s + 1]`` of ``ev_idx``/``ev_val``; ``any_rows[k, s]``: the sample
+    received any message (fully connected layers, mode 1). Adds each spike to ``counts[s, j]``
+    and ``step_counts[k, j]``, the step's active updates and spikes to ``n_active[k]`` and
+    ``n_spikes[k]``, and sets bit ``j % 64`` of ``out_words[s, k, j // 64]`` for each spike
+    (``out_words`` zero on entry).
+
+    In mode 1 a layer that is not fully connected counts the synapses reaching each neuron
+    (``cnt_row``), unless ``sp_ptr`` has steps (``sp_ptr.shape[0] == T``): then the messages
+    themselves (spikes ``sp_idx[sp_ptr[k, s]:sp_ptr[k, s + 1]]``) OR their fan-out sets
+    ``fan_words`` (n_in, ceil(n / 64)) into ``recv_words``, the neurons that received.
+    """
+    n_samples, n = v.shape
+    T = modes.shape[0]
+    n_full = n // 64
+    use_words = sp_ptr.shape[0] == T and not full
+    n_words = recv_words.shape[0]
+    for s in range(n_samples):
+        vs = v[s]
+        for k in range(T):
+            mode = modes[k]
+            if mode < 0:
+                continue
+            if mode == 0:
+                spikes = 0
+                for j in range(n):
+                    x = vs[j] + bias[j]
+                    spiked = x > v_th[j]
+                    if subtract:
+                        vs[j] = x - v_th[j] if spiked else x
+                    else:
+                        vs[j] = v_reset[j] if spiked else x
+                    fired[j] = spiked
+                    spikes += spiked
+                active = spikes
+            else:
+                start, stop = ev_ptr[k, s], ev_ptr[k, s + 1]
+                if mode == 1 and use_words:
+                    for e in range(start, stop):
+                        i = ev_idx[e]
+                        value = ev_val[e]
+                        for p in range(indptr[i], indptr[i + 1]):
+                            cur_row[indices[p]] += value * data[p]
+                    for e in range(sp_ptr[k, s], sp_ptr[k, s + 1]):
+                        i = sp_idx[e]
+                        for w in range(n_words):
+                            recv_words[w] |= fan_words[i, w]
+                    unpack_bits(recv_words, marks_row)
+                    base = base_cur[s]
+                    for j in range(n):
+                        cur_row[j] = base[j] + cur_row[j]
+                    spikes, active = fire_row(vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+                elif mode == 1:
+                    for e in range(start, stop):
+                        i = ev_idx[e]
+                        value = ev_val[e]
+                        step = 1 if value > 0 else -1
+                        if full:
+                            for p in range(indptr[i], indptr[i + 1]):
+                                cur_row[indices[p]] += value * data[p]
+                        else:
+                            for p in range(indptr[i], indptr[i + 1]):
+                                j = indices[p]
+                                cur_row[j] += value * data[p]
+                                cnt_row[j] += step
+                    if full:
+                        base = base_cur[s]
+                        for j in range(n):
+                            cur_row[j] = base[j] + cur_row[j]
+                        if any_rows[k, s] != 0:
+                            marks_row[:] = has_input
+                        spikes, active = fire_row(vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+                    else:
+                        spikes, active = fire_base_row(vs, base_cur[s], cur_row, base_cnt[s], cnt_row, bias, v_th,
+                                                       v_reset, subtract, fired)
+                else:
+                    for e in range(start, stop):
+                        i = ev_idx[e]
+                        value = ev_val[e]
+                        if full:
+                            for p in range(indptr[i], indptr[i + 1]):
+                                cur_row[indices[p]] += value * data[p]
+                        else:
+                            for p in range(indptr[i], indptr[i + 1]):
+                                j = indices[p]
+                                cur_row[j] += value * data[p]
+                                marks_row[j] = 1
+                    if full and stop > start:
+                        marks_row[:] = has_input
+                    spikes, active = fire_row(vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+            n_active[k] += active
+            if spikes:
+                n_spikes[k] += spikes
+                cs = counts[s]
+                sc = step_counts[k]
+                for j in range(n):  # vectorised
+                    cs[j] += fired[j]
+                    sc[j] += fired[j]
+                words = out_words[s, k]
+                for w in range(n_full):
+                    acc = np.uint64(0)
+                    for b in range(64):
+                        acc |= np.uint64(fired[w * 64 + b]) << np.uint64(b)
+                    words[w] = acc
+                if n_full * 64 < n:
+                    acc = np.uint64(0)
+                    for b in range(n - n_full * 64):
+                        acc |= np.uint64(fired[n_full * 64 + b]) << np.uint64(b)
+                    words[n_full] = acc
+    return 0
+
+
+@_jit
+def steps_flat(out_words, n, step_start, flat):  # pragma: no cover - compiled
+    """The spikes of :func:`if_steps` by step: ``flat[step_start[k]:step_start[k + 1]]`` holds the flat
+    indices ``s * n + j`` of step ``k``'s spikes, sorted."""
+    n_samples, T, n_words = out_words.shape
+    pos = step_start[:-1].copy()
+    for s in range(n_samples):
+        for k in range(T):
+            p = pos[k]
+            for w in range(n_words):
+                word = out_words[s, k, w]
+                while word != 0:
+                    flat[p] = s * n + w * 64 + _cttz64(word)
+                    p += 1
+                    word &= word - np.uint64(1)
+            pos[k] = p
+    return 0
+
+
+@_jit
+def received_bits(flat, n_in, words, acc):  # pragma: no cover - compiled
     """Distinct ``(s, j)`` reached by the synapses of the messages at sorted flat indices ``flat``.
 
-    ``flat = s * n_in + i``; ``bits`` (n_in, n_bytes) uint8: the fan-out set of each ``i`` as
-    packed bits; ``acc`` (n_bytes) uint8 scratch, zero; ``popcount8`` the number of ones of each
-    byte. Per sample the OR of its messages' sets, counted: work ~ messages x n_out / 8,
-    without branches in the inner loop.
+    ``flat = s * n_in + i``; ``words`` (n_in, n_words) uint64: the fan-out set of each ``i`` as
+    packed bits; ``acc`` (n_words) uint64 scratch, zero. Per sample the OR of its messages'
+    sets, counted: work ~ messages x n_out / 64, without branches in the inner loop.
     """
     count = 0
     prev = -1
-    n_bytes = bits.shape[1]
+    n_words = words.shape[1]
     for e in range(flat.shape[0]):
         s = flat[e] // n_in
         i = flat[e] - s * n_in
         if s != prev:
-            for b in range(n_bytes):
-                count += popcount8[acc[b]]
+            for b in range(n_words):
+                count += _ctpop64(acc[b])
                 acc[b] = 0
             prev = s
-        for b in range(n_bytes):
-            acc[b] |= bits[i, b]
-    for b in range(n_bytes):
-        count += popcount8[acc[b]]
+        for b in range(n_words):
+            acc[b] |= words[i, b]
+    for b in range(n_words):
+        count += _ctpop64(acc[b])
         acc[b] = 0
     return count
 
@@ -351,14 +571,18 @@ def add_counts(counts, flat):  # pragma: no cover - compiled
 
 
 def warm_up() -> float:
-    """Load (or compile) every kernel for the argument types the engine passes; seconds taken.
+    """Load (or compile) every kernel for the argument types the engine passes, and set up what else
+    a process sets up once (the chunks' BLAS thread control); seconds taken.
 
     A process pays this once, at its first simulation (about 1-2 s with numba's on-disk cache,
     several seconds when it compiles); benchmarks call it first to time the simulation alone.
     """
     import time
 
+    from neurosim.backends.chunking import blas_controller
+
     start = time.perf_counter()
+    blas_controller()
     if AVAILABLE:
         idx = np.zeros(2, dtype=np.int64)
         idx32 = np.zeros(2, dtype=np.int32)
@@ -379,12 +603,22 @@ def warm_up() -> float:
                                 marks[0], out, np.zeros((1, 2), dtype=np.int32), out, vals, vals, vals, True, idx,
                                 vals.copy(), np.zeros(2, dtype=np.int32), marks[0].copy(), marks[0].copy())
         reach_count(ptr, idx, np.zeros(3, dtype=np.int64), idx32, np.zeros((1, 2), dtype=np.int32))
-        received_bits(idx, 2, np.zeros((2, 1), dtype=np.uint8), np.zeros(1, dtype=np.uint8), idx)
+        received_bits(idx, 2, np.zeros((2, 1), dtype=np.uint64), np.zeros(1, dtype=np.uint64))
         flags = np.zeros(2, dtype=np.bool_)
         regular_step(vals.copy(), vals, flags, flags, idx, idx.copy(), idx.copy(), idx.copy(), vals.copy(), 2,
                      ptr.copy(), idx.copy())
         for dtype in (np.int8, np.int16, np.int32, np.float64):
             add_counts(np.zeros(2, dtype=dtype), idx)
+        modes = np.array([-1, 0], dtype=np.int8)
+        words = np.zeros((1, 2, 1), dtype=np.uint64)
+        for dtype in (np.int8, np.int16, np.int32):  # the spike counts' types (chunking.count_dtype)
+            if_steps(modes, np.zeros((2, 2), dtype=np.int64), idx, vals, np.zeros((1, 1), dtype=np.uint8),
+                     np.zeros(3, dtype=np.int64), idx32, vals, False, marks[0], out, np.zeros((1, 2), dtype=np.int32),
+                     out.copy(), vals, vals, vals, True, np.zeros((1, 2), dtype=dtype),
+                     np.zeros((2, 2), dtype=np.int32), idx.copy(), idx.copy(), words, vals.copy(),
+                     np.zeros(2, dtype=np.int32), marks[0].copy(), marks[0].copy(), np.zeros((2, 2), dtype=np.int64),
+                     idx, np.zeros((2, 1), dtype=np.uint64), np.zeros(1, dtype=np.uint64))
+        steps_flat(words, 2, np.zeros(3, dtype=np.int64), idx.copy())
     return time.perf_counter() - start
 
 

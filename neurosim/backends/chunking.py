@@ -20,6 +20,7 @@ bit-packed (``T * N * n / 8`` bytes), so every chunk sees the spikes a single ba
 """
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -157,10 +158,8 @@ def run_chunks(one: Callable[[tuple[int, int]], BackendResult], chunk_plan: Chun
         return res
 
     if chunk_plan.threads > 1:
-        from threadpoolctl import threadpool_limits
-
         # one BLAS thread per chunk: the chunks themselves use the cores
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(chunk_plan.threads) as pool:
+        with blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(chunk_plan.threads) as pool:
             futures = [(pool.submit(one, b), b) for b in bounds]
             results = [done(f.result(), b) for f, b in futures]
     else:
@@ -168,6 +167,15 @@ def run_chunks(one: Callable[[tuple[int, int]], BackendResult], chunk_plan: Chun
     if bar is not None:
         bar.close()
     return merge(results, chunk_plan, network, timesteps)
+
+
+@functools.lru_cache(maxsize=1)
+def blas_controller():
+    """threadpoolctl's view of the BLAS libraries, built once per process (it inspects every loaded
+    library: tens of ms with torch and scipy loaded)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def merge(results: list[BackendResult], chunk_plan: ChunkPlan, network: SpikingNetwork,

@@ -44,6 +44,12 @@ algorithm (up to the order of floating-point additions in the readout):
   modulo ``n`` or a column count, ``O(messages)`` or ``O(N n)`` per step.
 * **Linear readout.** A ``readout`` is linear in its input, so the messages it receives are
   summed over the window and multiplied by ``W`` once: ``sum_k W m[k-1] = W sum_k m[k-1]``.
+* **Layer by layer, sample by sample.** A layer reads only the layer before it, one step
+  late, so with a ``regular`` input the engine computes the input's messages for every step
+  first, then runs each integrate-and-fire layer over all its steps one sample at a time in
+  one compiled call (the sample's membrane, current and marks stay in cache from step to
+  step, its spike counts are added in the same pass), then the readout; each step keeps the
+  strategy stepping would pick, so the record is the same. Other layers step as usual.
 
 Determinism: the only randomness is the ``bernoulli`` input encoding, drawn from
 ``numpy.random.default_rng(seed)`` as an ``(N, n)`` array per step, as the contract says.
@@ -175,22 +181,28 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="reference", unit="step", leave=False)
+    # ahead[l]: layer l's messages and active updates at every step, computed before the loop
+    ahead = _layers_ahead(source, stages, T, counts, step_counts)
     # previous[l]: what layer l emitted at the previous step (None: nothing nonzero)
     previous: list[_Message | None] = [None] * L
     for k in steps:
         current: list[_Message | None] = [None] * L
         # each layer reads what the layer before it emitted at the previous step
         for l in range(min(k, L - 1), 0, -1):  # layer l is enabled from step l
-            current[l], n_active = stages[l - 1].step(previous[l - 1])
+            if l in ahead:
+                current[l], n_active = ahead[l][0][k], ahead[l][1][k]
+            else:
+                current[l], n_active = stages[l - 1].step(previous[l - 1])
             active[l] += n_active
-        current[0], n_active = source.step(k)
+        current[0], n_active = (ahead[0][0][k], ahead[0][1][k]) if 0 in ahead else source.step(k)
         active[0] += n_active
         for l, msg in enumerate(current):
             if msg is None:
                 continue
-            if l or not source.counts_itself:
+            if (l or not source.counts_itself) and not (l and l in ahead):  # ahead counted its own
                 msg.add_counts(counts[l])
-            _add_step_counts(step_counts[l][k], msg)
+            if not (l and l in ahead):
+                _add_step_counts(step_counts[l][k], msg)
             if step_spikes is not None:
                 step_spikes[layers[l].name][:, k] = msg.emitted_rows(record)
         previous = current
@@ -207,6 +219,36 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
     info = {"products": {layer.name: dict(stage.stats) for layer, stage in zip(layers[1:], stages)}}
     return BackendResult(spike_counts=counts, active_updates=[int(a) for a in active], outputs=outputs, info=info,
                          step_spikes=step_spikes, step_counts=step_counts)
+
+
+def _layers_ahead(source: _InputLayer, stages: list, T: int, counts: list[np.ndarray],
+                  step_counts: list[np.ndarray]) -> dict[int, tuple[list, list]]:
+    """The first layers for every step at once, layer by layer, while each can run that way.
+
+    A feed-forward layer reads only the layer before it, one step late, so layers can be run
+    one after the other over all steps instead of all layers step by step. The ``regular``
+    input's messages for every step are small (the spikes and deviations of bright pixels);
+    an integrate-and-fire layer then runs all its steps one sample at a time, its state in
+    cache, in one compiled call (:meth:`_IF.run_steps`, which adds its own spike counts), and
+    a readout sums what it receives (:meth:`_Readout.run_steps`). Each step's strategy is
+    the one stepping would pick, so the spikes are the same. Returns ``{layer: (messages,
+    active updates)}`` per step; the step loop reads these layers from here and steps the rest.
+    """
+    if source.encoding != "regular" or not _kernels.AVAILABLE or T < 2:
+        return {}
+    inputs = [source.step(k) for k in range(T)]
+    ahead = {0: ([m for m, _ in inputs], [a for _, a in inputs])}
+    for l, stage in enumerate(stages, start=1):
+        run_steps = getattr(stage, "run_steps", None)
+        if run_steps is None:
+            break
+        # layer l reads layer l - 1 one step late, from step l on
+        reads = [Ellipsis] * l + ahead[l - 1][0][l - 1:T - 1]
+        ran = run_steps(reads, counts[l], step_counts[l])
+        if ran is None:
+            break
+        ahead[l] = ran
+    return ahead
 
 
 def _add_step_counts(row: np.ndarray, msg: _Message) -> None:

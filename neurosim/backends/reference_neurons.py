@@ -18,6 +18,10 @@ from neurosim.network import Layer
 
 #: integrate-and-fire layers scatter their input and update in one compiled pass per sample
 FUSED_IF = True
+#: how a layer run over all steps at once (:meth:`_IF.run_steps`) finds the neurons that received at a
+#: baseline-plus-deviation step: None picks the cheaper, True the messages' packed fan-out sets, False
+#: the count of synapses reaching each neuron
+RECEIVED_BY_WORDS: bool | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -249,6 +253,103 @@ class _IF(_Threshold):
         return _Message(None, shape=self.shape, flat=flat), n_active
 
 
+    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray):
+        """Every step at once, sample by sample (:func:`neurosim.backends._kernels.if_steps`).
+
+        ``msgs[k]``: the message this layer reads at step ``k`` (what the layer before emitted
+        at ``k - 1``; ``Ellipsis`` before the layer is enabled). The strategy of each step is the
+        one :meth:`step` picks for that message, so spikes, counts and statistics are those of
+        calling :meth:`step` at every step; adds the spikes to ``counts`` (N, n) and
+        ``step_counts`` (T, n). Returns ``(messages, active updates)`` per step, or None when a
+        step needs a strategy that is not compiled (the caller then steps as usual).
+        """
+        syn = self.syn
+        if not (self.fused and FUSED_IF):
+            return None
+        T = len(msgs)
+        n_samples, n = self.shape
+        modes = np.full(T, -1, dtype=np.int8)
+        baseline = None
+        for k, msg in enumerate(msgs):
+            if msg is Ellipsis:
+                continue
+            if msg is None or not msg.nnz:
+                modes[k] = 0
+            elif msg.baseline is not None and syn.mode == "auto" and syn.deviation_is_cheaper(msg):
+                if baseline is not None and msg.baseline is not baseline:
+                    return None
+                baseline, modes[k] = msg.baseline, 1
+            elif not msg.constant and (syn.mode == "scatter" or syn._scatter_is_cheaper(msg, True)):
+                modes[k] = 2
+            else:
+                return None
+        ev_ptr = np.zeros((T, n_samples + 1), dtype=np.int64)
+        any_rows = np.zeros((T, n_samples) if syn.full else (1, 1), dtype=np.uint8)
+        parts_idx, parts_val, offset = [], [], 0
+        for k, msg in enumerate(msgs):
+            if modes[k] == 1:
+                ptr, idx, val = msg.dev_events or _kernels.event_lists(msg.dev_flat, msg.dev_data, n_samples,
+                                                                       syn.n_in)
+                if syn.full:
+                    any_rows[k, msg.rows] = 1
+            elif modes[k] == 2:
+                flat_in, values = (msg.flat, np.ones(msg.flat.size)) if msg.flat is not None else \
+                    (np.flatnonzero(msg.nonzero), None)
+                if values is None:
+                    values = msg.values.ravel()[flat_in]
+                ptr, idx, val = _kernels.event_lists(flat_in, values, n_samples, syn.n_in)
+            else:
+                continue
+            ev_ptr[k] = ptr + offset
+            parts_idx.append(idx)
+            parts_val.append(val)
+            offset += idx.size
+        ev_idx = np.concatenate(parts_idx) if parts_idx else np.zeros(0, dtype=np.int64)
+        ev_val = np.concatenate(parts_val) if parts_val else np.zeros(0)
+        if baseline is not None:
+            base_cur, base_cnt = syn.baseline_kernel_terms(msgs[int(np.argmax(modes == 1))])
+        else:
+            base_cur, base_cnt = np.zeros((1, 1)), np.zeros((1, 1), dtype=np.int32)
+        # received marks of deviation steps: the messages' packed fan-out sets OR-ed (work ~ spikes x
+        # n / 64) when that is less than counting the deviations' synapses (work ~ deviations x fan-out)
+        sp_ptr, sp_idx = np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        fan_words, acc = np.zeros((1, 1), dtype=np.uint64), np.zeros(1, dtype=np.uint64)
+        dev_steps = [k for k in range(T) if modes[k] == 1]
+        if dev_steps and not syn.full and all(msgs[k].flat is not None for k in dev_steps):
+            n_words = (n + 63) // 64
+            spikes = sum(msgs[k].nnz for k in dev_steps)
+            dev_synapses = sum(float(syn.fan_out[msgs[k].dev_flat % syn.n_in].sum()) for k in dev_steps)
+            if RECEIVED_BY_WORDS if RECEIVED_BY_WORDS is not None else spikes * n_words < dev_synapses:
+                sp_ptr = np.zeros((T, n_samples + 1), dtype=np.int64)
+                parts, offset = [], 0
+                for k in dev_steps:
+                    ptr, idx, _ = _kernels.event_lists(msgs[k].flat, np.empty(0), n_samples, syn.n_in)
+                    sp_ptr[k] = ptr + offset
+                    parts.append(idx)
+                    offset += idx.size
+                sp_idx = np.concatenate(parts)
+                fan_words, acc = syn.fan_out_bits, np.zeros(n_words, dtype=np.uint64)
+        syn.stats["skipped"] += int(np.count_nonzero(modes == 0))
+        syn.stats["baseline"] += int(np.count_nonzero(modes == 1))
+        syn.stats["scatter"] += int(np.count_nonzero(modes == 2))
+        if self.cnt_row is None:
+            self.cnt_row = np.zeros(n, dtype=np.int32)
+        n_active = np.zeros(T, dtype=np.int64)
+        n_spikes = np.zeros(T, dtype=np.int64)
+        out_words = np.zeros((n_samples, T, (n + 63) // 64), dtype=np.uint64)
+        _kernels.if_steps(modes, ev_ptr, ev_idx, ev_val, any_rows, syn.t_indptr, syn.t_indices, syn.t_data, syn.full,
+                          self.has_input_u8, base_cur, base_cnt, self.v, self.bias_1d, self.v_th_1d, self.v_reset_1d,
+                          self.subtract, counts, step_counts, n_active, n_spikes, out_words, self.cur_row,
+                          self.cnt_row, self.marks_row, self.fired_row, sp_ptr, sp_idx, fan_words, acc)
+        step_start = np.zeros(T + 1, dtype=np.int64)
+        np.cumsum(n_spikes, out=step_start[1:])
+        flat = np.empty(int(step_start[-1]), dtype=np.int64)
+        _kernels.steps_flat(out_words, n, step_start, flat)
+        messages = [_Message(None, shape=self.shape, flat=flat[step_start[k]:step_start[k + 1]])
+                    if n_spikes[k] else None for k in range(T)]
+        return messages, [int(a) for a in n_active]
+
+
 class _LIF(_Threshold):
     def __init__(self, layer, n_samples, mode, dt_s):
         super().__init__(layer, n_samples, mode, dt_s)
@@ -345,6 +446,26 @@ class _Readout(_Stage):
         else:
             self.msg_sum += msg.values
         return None, self.syn.received_count(msg)
+
+    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray):
+        """:meth:`step` for every step at once (``msgs`` as :meth:`_IF.run_steps`); None unless every
+        message is binary spikes by flat index. Emits nothing, so ``counts`` are untouched."""
+        if any(m is not Ellipsis and m is not None and m.nnz and m.flat is None for m in msgs):
+            return None
+        active = [0] * len(msgs)
+        received = []
+        for k, msg in enumerate(msgs):
+            if msg is Ellipsis:
+                continue
+            self.n_enabled += 1
+            if msg is None or msg.nnz == 0:
+                continue
+            received.append(msg.flat)
+            active[k] = self.syn.received_count(msg)
+        if received:  # += 1 where spiked, step after step: the sums of step()
+            self.msg_sum = np.zeros(self.shape[:1] + (self.syn.n_in,))
+            _kernels.add_counts(self.msg_sum.reshape(-1), np.concatenate(received))
+        return [None] * len(msgs), active
 
     def decode(self, window: int) -> np.ndarray:
         """``activation(scale * acc / T_l)`` ('mean') or ``activation(scale * (sigma + b))`` ('sum')."""

@@ -455,9 +455,8 @@ class _Synapses:
             return len(msg.rows) * int(np.count_nonzero(self.has_input))
         mean_fan_out = self.t_indices.size / max(self.n_in, 1) if self.kernel else 0.0
         if self.kernel and msg.flat is not None and (self.n_out + 63) // 64 <= SCATTER_COST * mean_fan_out:
-            bits = self.fan_out_bits.view(np.uint8)
-            return int(_kernels.received_bits(msg.flat, self.n_in, bits, np.zeros(bits.shape[1], dtype=np.uint8),
-                                              _POPCOUNT8))
+            words = self.fan_out_bits
+            return int(_kernels.received_bits(msg.flat, self.n_in, words, np.zeros(words.shape[1], dtype=np.uint64)))
         return self.receive(msg, want_current=False)[1].count()
 
 
