@@ -462,6 +462,31 @@ def if_steps(modes, ev_ptr, ev_idx, ev_val, any_rows, indptr, indices, data, ful
 
 
 @_jit
+def steps_events(flat, step_start, n_in, ptr, idx):  # pragma: no cover - compiled
+    """Per-step, per-sample event lists of messages at sorted flat indices, all steps in one pass.
+
+    ``flat[step_start[k]:step_start[k + 1]]``: step ``k``'s flat indices ``s * n_in + i``; writes
+    ``idx[e] = i`` and ``ptr[k, s]`` (T, N + 1), the start of sample ``s``'s events of step ``k``
+    in ``idx``. Steps with no message get empty lists.
+    """
+    T, n_rows = ptr.shape
+    for k in range(T):
+        start, stop = step_start[k], step_start[k + 1]
+        row = 0
+        ptr[k, 0] = start
+        for e in range(start, stop):
+            s = flat[e] // n_in
+            idx[e] = flat[e] - s * n_in
+            while row < s:
+                row += 1
+                ptr[k, row] = e
+        while row < n_rows - 1:
+            row += 1
+            ptr[k, row] = stop
+    return 0
+
+
+@_jit
 def steps_flat(out_words, n, step_start, flat):  # pragma: no cover - compiled
     """The spikes of :func:`if_steps` by step: ``flat[step_start[k]:step_start[k + 1]]`` holds the flat
     indices ``s * n + j`` of step ``k``'s spikes, sorted."""
@@ -619,6 +644,7 @@ def warm_up() -> float:
                      np.zeros(2, dtype=np.int32), marks[0].copy(), marks[0].copy(), np.zeros((2, 2), dtype=np.int64),
                      idx, np.zeros((2, 1), dtype=np.uint64), np.zeros(1, dtype=np.uint64))
         steps_flat(words, 2, np.zeros(3, dtype=np.int64), idx.copy())
+        steps_events(idx, np.zeros(3, dtype=np.int64), 2, np.zeros((2, 2), dtype=np.int64), idx.copy())
     return time.perf_counter() - start
 
 
