@@ -462,6 +462,38 @@ def if_steps(modes, ev_ptr, ev_idx, ev_val, any_rows, indptr, indices, data, ful
 
 
 @_jit
+def received_steps(words_in, fan_words, first, stop, received, acc):  # pragma: no cover - compiled
+    """Received pairs of the next layer from the spikes of :func:`if_steps`, one sample at a time.
+
+    ``words_in`` (N, T, ceil(n_in / 64)): the sending layer's spikes as packed bits;
+    ``fan_words`` (n_in, n_words): each sender's fan-out set, packed; for every step ``first <= k <
+    stop`` adds to ``received[k]`` the number of ``(s, j)`` reached by step ``k``'s spikes (the OR of
+    their sets, counted). ``acc`` (n_words) uint64 scratch, zero. Sample by sample, the sets of
+    the neurons that keep spiking stay in cache from one step to the next.
+    """
+    n_samples, T, n_in_words = words_in.shape
+    n_words = fan_words.shape[1]
+    for s in range(n_samples):
+        for k in range(first, stop):
+            any_spike = False
+            for w in range(n_in_words):
+                word = words_in[s, k, w]
+                while word != 0:
+                    i = w * 64 + _cttz64(word)
+                    for b in range(n_words):
+                        acc[b] |= fan_words[i, b]
+                    word &= word - np.uint64(1)
+                    any_spike = True
+            if any_spike:
+                count = 0
+                for b in range(n_words):
+                    count += _ctpop64(acc[b])
+                    acc[b] = 0
+                received[k] += count
+    return 0
+
+
+@_jit
 def steps_events(flat, step_start, n_in, ptr, idx):  # pragma: no cover - compiled
     """Per-step, per-sample event lists of messages at sorted flat indices, all steps in one pass.
 
@@ -644,6 +676,7 @@ def warm_up() -> float:
                      np.zeros(2, dtype=np.int32), marks[0].copy(), marks[0].copy(), np.zeros((2, 2), dtype=np.int64),
                      idx, np.zeros((2, 1), dtype=np.uint64), np.zeros(1, dtype=np.uint64))
         steps_flat(words, 2, np.zeros(3, dtype=np.int64), idx.copy())
+        received_steps(words, np.zeros((2, 1), dtype=np.uint64), 0, 2, idx.copy(), np.zeros(1, dtype=np.uint64))
         steps_events(idx, np.zeros(3, dtype=np.int64), 2, np.zeros((2, 2), dtype=np.int64), idx.copy())
     return time.perf_counter() - start
 

@@ -244,7 +244,9 @@ def _layers_ahead(source: _InputLayer, stages: list, T: int, counts: list[np.nda
             break
         # layer l reads layer l - 1 one step late, from step l on
         reads = [Ellipsis] * l + ahead[l - 1][0][l - 1:T - 1]
-        ran = run_steps(reads, counts[l], step_counts[l])
+        # the layer before, when it ran ahead as integrate-and-fire: its spikes as bits, and counts
+        words = getattr(stages[l - 2], "step_words", None) if l >= 2 else None
+        ran = run_steps(reads, counts[l], step_counts[l], sender=None if words is None else (words, counts[l - 1]))
         if ran is None:
             break
         ahead[l] = ran

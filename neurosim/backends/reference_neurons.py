@@ -263,7 +263,7 @@ class _IF(_Threshold):
         return _Message(None, shape=self.shape, flat=flat), n_active
 
 
-    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray):
+    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray, sender=None):
         """Every step at once, sample by sample (:func:`neurosim.backends._kernels.if_steps`).
 
         ``msgs[k]``: the message this layer reads at step ``k`` (what the layer before emitted
@@ -271,7 +271,8 @@ class _IF(_Threshold):
         one :meth:`step` picks for that message, so spikes, counts and statistics are those of
         calling :meth:`step` at every step; adds the spikes to ``counts`` (N, n) and
         ``step_counts`` (T, n). Returns ``(messages, active updates)`` per step, or None when a
-        step needs a strategy that is not compiled (the caller then steps as usual).
+        step needs a strategy that is not compiled (the caller then steps as usual). Keeps its
+        spikes as packed bits (N, T, ceil(n / 64)) in ``step_words`` for the next layer.
         """
         syn = self.syn
         if not (self.fused and FUSED_IF):
@@ -356,6 +357,7 @@ class _IF(_Threshold):
                           self.has_input_u8, base_cur, base_cnt, self.v, self.bias_1d, self.v_th_1d, self.v_reset_1d,
                           self.subtract, counts, step_counts, n_active, n_spikes, out_words, self.cur_row,
                           self.cnt_row, self.marks_row, self.fired_row, sp_ptr, sp_idx, fan_words, acc)
+        self.step_words = out_words
         step_start = np.zeros(T + 1, dtype=np.int64)
         np.cumsum(n_spikes, out=step_start[1:])
         flat = np.empty(int(step_start[-1]), dtype=np.int64)
@@ -462,11 +464,30 @@ class _Readout(_Stage):
             self.msg_sum += msg.values
         return None, self.syn.received_count(msg)
 
-    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray):
+    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray, sender=None):
         """:meth:`step` for every step at once (``msgs`` as :meth:`_IF.run_steps`); None unless every
-        message is binary spikes by flat index. Emits nothing, so ``counts`` are untouched."""
+        message is binary spikes by flat index. Emits nothing, so ``counts`` are untouched.
+
+        ``sender``: ``(spikes as packed bits (N, T, w), spike counts (N, n_in))`` of the layer
+        before when it ran all its steps at once from the step before this one's first: the
+        received pairs are then counted one sample at a time from the bits, and the sums of
+        the messages are its counts less its last step's spikes (this layer reads its steps
+        up to ``T - 2``).
+        """
         if any(m is not Ellipsis and m is not None and m.nnz and m.flat is None for m in msgs):
             return None
+        T = len(msgs)
+        first = next((k for k, m in enumerate(msgs) if m is not Ellipsis), T)
+        if sender is not None and 0 < first < T and not self.syn.full:
+            words, sent = sender
+            self.n_enabled += T - first
+            received = np.zeros(T, dtype=np.int64)  # by the sender's step
+            fan = self.syn.fan_out_bits
+            _kernels.received_steps(words, fan, first - 1, T - 1, received, np.zeros(fan.shape[1], dtype=np.uint64))
+            if any(m is not None and m.nnz for m in msgs[first:]):
+                last = np.unpackbits(words[:, T - 1].view(np.uint8), axis=1, bitorder="little")[:, :sent.shape[1]]
+                self.msg_sum = sent.astype(np.float64) - last
+            return [None] * T, [0] * first + [int(r) for r in received[first - 1:T - 1]]
         active = [0] * len(msgs)
         received = []
         for k, msg in enumerate(msgs):
