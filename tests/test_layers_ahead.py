@@ -85,12 +85,13 @@ def test_layers_ahead_match_the_naive_simulator(sizes, density, reset, words, mo
     assert counts[1].sum() > 0
 
 
+@pytest.mark.parametrize("record", [None, [0, 2, 39]])
 @pytest.mark.parametrize("sizes,density,reset", CASES)
-def test_layers_ahead_give_the_stepped_record(sizes, density, reset, monkeypatch):
+def test_layers_ahead_give_the_stepped_record(sizes, density, reset, record, monkeypatch):
     rng = np.random.default_rng(5 + sizes[1])
     net = chain(rng, sizes, density, reset, readout=len(sizes) == 3)
     x = inputs(rng, 40, sizes[0])
-    kw = {"record": [0, 2, 39], "chunk_size": 15}  # several chunks, recorded samples in two of them
+    kw = {"record": record, "chunk_size": 15}  # several chunks, recorded samples in two of them
     a = stepped(net, x, 25, monkeypatch, **kw)
     b = reference.run(net, x, 25, **kw)
     for ca, cb in zip(a.spike_counts, b.spike_counts):
@@ -99,8 +100,9 @@ def test_layers_ahead_give_the_stepped_record(sizes, density, reset, monkeypatch
         np.testing.assert_array_equal(sa, sb)
     assert a.active_updates == b.active_updates
     np.testing.assert_array_equal(a.outputs, b.outputs)  # the same additions in the same order
-    for name in a.step_spikes:
+    for name in a.step_spikes or {}:
         np.testing.assert_array_equal(a.step_spikes[name], b.step_spikes[name])
+    assert (a.step_spikes is None) == (record is None)
     assert a.info["products"] == b.info["products"]  # the same strategy at every step
 
 

@@ -182,7 +182,7 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
 
         steps = tqdm(steps, desc="reference", unit="step", leave=False)
     # ahead[l]: layer l's messages and active updates at every step, computed before the loop
-    ahead = _layers_ahead(source, stages, T, counts, step_counts)
+    ahead = _layers_ahead(source, stages, T, counts, step_counts, record is not None)
     # previous[l]: what layer l emitted at the previous step (None: nothing nonzero)
     previous: list[_Message | None] = [None] * L
     for k in steps:
@@ -222,7 +222,7 @@ def _run_chunk(network: SpikingNetwork, x: np.ndarray, T: int, seed: int, synaps
 
 
 def _layers_ahead(source: _InputLayer, stages: list, T: int, counts: list[np.ndarray],
-                  step_counts: list[np.ndarray]) -> dict[int, tuple[list, list]]:
+                  step_counts: list[np.ndarray], recording: bool = False) -> dict[int, tuple[list, list]]:
     """The first layers for every step at once, layer by layer, while each can run that way.
 
     A feed-forward layer reads only the layer before it, one step late, so layers can be run
@@ -233,6 +233,8 @@ def _layers_ahead(source: _InputLayer, stages: list, T: int, counts: list[np.nda
     a readout sums what it receives (:meth:`_Readout.run_steps`). Each step's strategy is
     the one stepping would pick, so the spikes are the same. Returns ``{layer: (messages,
     active updates)}`` per step; the step loop reads these layers from here and steps the rest.
+    A layer's messages are only marked (not built) when no one reads them: no recorded spikes
+    and a next layer that reads its spike bits.
     """
     if source.encoding != "regular" or not _kernels.AVAILABLE or T < 2:
         return {}
@@ -246,7 +248,10 @@ def _layers_ahead(source: _InputLayer, stages: list, T: int, counts: list[np.nda
         reads = [Ellipsis] * l + ahead[l - 1][0][l - 1:T - 1]
         # the layer before, when it ran ahead as integrate-and-fire: its spikes as bits, and counts
         words = getattr(stages[l - 2], "step_words", None) if l >= 2 else None
-        ran = run_steps(reads, counts[l], step_counts[l], sender=None if words is None else (words, counts[l - 1]))
+        after = stages[l] if l < len(stages) else None
+        unread = not recording and (after is None or (isinstance(after, _Readout) and after.reads_bits))
+        ran = run_steps(reads, counts[l], step_counts[l], sender=None if words is None else (words, counts[l - 1]),
+                        unread=unread)
         if ran is None:
             break
         ahead[l] = ran

@@ -263,7 +263,7 @@ class _IF(_Threshold):
         return _Message(None, shape=self.shape, flat=flat), n_active
 
 
-    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray, sender=None):
+    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray, sender=None, unread=False):
         """Every step at once, sample by sample (:func:`neurosim.backends._kernels.if_steps`).
 
         ``msgs[k]``: the message this layer reads at step ``k`` (what the layer before emitted
@@ -273,6 +273,8 @@ class _IF(_Threshold):
         ``step_counts`` (T, n). Returns ``(messages, active updates)`` per step, or None when a
         step needs a strategy that is not compiled (the caller then steps as usual). Keeps its
         spikes as packed bits (N, T, ceil(n / 64)) in ``step_words`` for the next layer.
+        ``unread``: no one reads the messages' spikes (only whether a step sent any), so they are
+        not built: each step with spikes gets an empty placeholder message.
         """
         syn = self.syn
         if not (self.fused and FUSED_IF):
@@ -358,6 +360,9 @@ class _IF(_Threshold):
                           self.subtract, counts, step_counts, n_active, n_spikes, out_words, self.cur_row,
                           self.cnt_row, self.marks_row, self.fired_row, sp_ptr, sp_idx, fan_words, acc)
         self.step_words = out_words
+        if unread:
+            sent = _Message(None, shape=self.shape, flat=np.zeros(0, dtype=np.int64))
+            return [sent if n_spikes[k] else None for k in range(T)], [int(a) for a in n_active]
         step_start = np.zeros(T + 1, dtype=np.int64)
         np.cumsum(n_spikes, out=step_start[1:])
         flat = np.empty(int(step_start[-1]), dtype=np.int64)
@@ -464,7 +469,12 @@ class _Readout(_Stage):
             self.msg_sum += msg.values
         return None, self.syn.received_count(msg)
 
-    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray, sender=None):
+    @property
+    def reads_bits(self) -> bool:
+        """Whether :meth:`run_steps` reads a sender's spike bits rather than its messages."""
+        return not self.syn.full
+
+    def run_steps(self, msgs: list, counts: np.ndarray, step_counts: np.ndarray, sender=None, unread=False):
         """:meth:`step` for every step at once (``msgs`` as :meth:`_IF.run_steps`); None unless every
         message is binary spikes by flat index. Emits nothing, so ``counts`` are untouched.
 
@@ -478,13 +488,13 @@ class _Readout(_Stage):
             return None
         T = len(msgs)
         first = next((k for k, m in enumerate(msgs) if m is not Ellipsis), T)
-        if sender is not None and 0 < first < T and not self.syn.full:
+        if sender is not None and 0 < first < T and self.reads_bits:
             words, sent = sender
             self.n_enabled += T - first
             received = np.zeros(T, dtype=np.int64)  # by the sender's step
             fan = self.syn.fan_out_bits
             _kernels.received_steps(words, fan, first - 1, T - 1, received, np.zeros(fan.shape[1], dtype=np.uint64))
-            if any(m is not None and m.nnz for m in msgs[first:]):
+            if any(m is not None for m in msgs[first:]):  # the sender sent spikes at one of these steps
                 last = np.unpackbits(words[:, T - 1].view(np.uint8), axis=1, bitorder="little")[:, :sent.shape[1]]
                 self.msg_sum = sent.astype(np.float64) - last
             return [None] * T, [0] * first + [int(r) for r in received[first - 1:T - 1]]
