@@ -175,6 +175,72 @@ def if_update(v, cur, has_cur, bias, v_th, v_reset, subtract, flat_out):  # prag
 
 
 @_jit
+def scatter_into(start, stop, ev_idx, ev_val, indptr, indices, data, cur_row):  # pragma: no cover - compiled
+    """``cur_row[j] += value * W[j, i]`` over one sample's events ``start:stop``, in event order."""
+    for e in range(start, stop):
+        i = ev_idx[e]
+        value = ev_val[e]
+        for p in range(indptr[i], indptr[i + 1]):
+            cur_row[indices[p]] += value * data[p]
+    return 0
+
+
+@_jit
+def scatter_fire(start, stop, ev_idx, ev_val, indptr, indices, data, full, has_input, v, cur_row, marks_row, bias,
+                 v_th, v_reset, subtract, fired):  # pragma: no cover - compiled
+    """One sample's events ``start:stop`` scattered into ``cur_row`` (summed from 0 in event order),
+    its received marks, then :func:`fire_row` of its row ``v``; returns ``(spikes, active)``.
+
+    Marks: each synapse's target, or, fully connected, every neuron with a synapse when the
+    sample has any event.
+    """
+    for e in range(start, stop):
+        i = ev_idx[e]
+        value = ev_val[e]
+        if full:
+            for p in range(indptr[i], indptr[i + 1]):
+                cur_row[indices[p]] += value * data[p]
+        else:
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                cur_row[j] += value * data[p]
+                marks_row[j] = 1
+    if full and stop > start:
+        marks_row[:] = has_input
+    return fire_row(v, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+
+
+@_jit
+def deviation_fire(start, stop, ev_idx, ev_val, indptr, indices, data, full, has_input, any_message, base, cnt, v,
+                   dev_row, cnt_row, marks_row, bias, v_th, v_reset, subtract, fired):  # pragma: no cover - compiled
+    """One sample's deviation events ``start:stop`` (+1/-1) scattered into ``dev_row`` (from 0, in
+    event order), ``I = base + dev``, then the update of its row ``v``; returns ``(spikes, active)``.
+
+    Received: ``cnt + (deviation count) > 0`` (``cnt`` the baseline's synapses per neuron), or,
+    fully connected, every neuron with a synapse when ``any_message``.
+    """
+    for e in range(start, stop):
+        i = ev_idx[e]
+        value = ev_val[e]
+        step = 1 if value > 0 else -1
+        if full:
+            for p in range(indptr[i], indptr[i + 1]):
+                dev_row[indices[p]] += value * data[p]
+        else:
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                dev_row[j] += value * data[p]
+                cnt_row[j] += step
+    if full:
+        for j in range(v.shape[0]):
+            dev_row[j] = base[j] + dev_row[j]
+        if any_message:
+            marks_row[:] = has_input
+        return fire_row(v, dev_row, marks_row, bias, v_th, v_reset, subtract, fired)
+    return fire_base_row(v, base, dev_row, cnt, cnt_row, bias, v_th, v_reset, subtract, fired)
+
+
+@_jit
 def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_input, v, bias, v_th, v_reset,
                       subtract, flat_out, cur_row, marks_row, fired):  # pragma: no cover - compiled
     """:func:`scatter` then :func:`if_update`, one sample at a time (its row stays in cache).
@@ -190,21 +256,8 @@ def scatter_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has_i
     n_spikes = 0
     n_active = 0
     for s in range(n_samples):
-        start, stop = ev_ptr[s], ev_ptr[s + 1]
-        for e in range(start, stop):
-            i = ev_idx[e]
-            value = ev_val[e]
-            if full:
-                for p in range(indptr[i], indptr[i + 1]):
-                    cur_row[indices[p]] += value * data[p]
-            else:
-                for p in range(indptr[i], indptr[i + 1]):
-                    j = indices[p]
-                    cur_row[j] += value * data[p]
-                    marks_row[j] = 1
-        if full and stop > start:
-            marks_row[:] = has_input
-        spikes, active = fire_row(v[s], cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+        spikes, active = scatter_fire(ev_ptr[s], ev_ptr[s + 1], ev_idx, ev_val, indptr, indices, data, full,
+                                      has_input, v[s], cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
         n_active += active
         if spikes:
             n_spikes = collect(fired, s * n, flat_out, n_spikes)
@@ -230,32 +283,10 @@ def deviation_if_update(ev_ptr, ev_idx, ev_val, indptr, indices, data, full, has
     n_spikes = 0
     n_active = 0
     for s in range(n_samples):
-        start, stop = ev_ptr[s], ev_ptr[s + 1]
-        for e in range(start, stop):
-            i = ev_idx[e]
-            value = ev_val[e]
-            step = 1 if value > 0 else -1
-            if full:
-                for p in range(indptr[i], indptr[i + 1]):
-                    dev_row[indices[p]] += value * data[p]
-            else:
-                for p in range(indptr[i], indptr[i + 1]):
-                    j = indices[p]
-                    dev_row[j] += value * data[p]
-                    cnt_row[j] += step
-        base = base_cur[s]
-        if full:
-            for j in range(n):
-                dev_row[j] = base[j] + dev_row[j]
-            if any_row[s] != 0:
-                marks_row[:] = has_input
-        else:
-            cnt = base_cnt[s]
-            for j in range(n):
-                dev_row[j] = base[j] + dev_row[j]
-                marks_row[j] = cnt[j] + cnt_row[j] > 0
-                cnt_row[j] = 0
-        spikes, active = fire_row(v[s], dev_row, marks_row, bias, v_th, v_reset, subtract, fired)
+        spikes, active = deviation_fire(ev_ptr[s], ev_ptr[s + 1], ev_idx, ev_val, indptr, indices, data, full,
+                                        has_input, any_row[s] != 0 if full else False, base_cur[s],
+                                        base_cnt[0] if full else base_cnt[s], v[s], dev_row, cnt_row, marks_row,
+                                        bias, v_th, v_reset, subtract, fired)
         n_active += active
         if spikes:
             n_spikes = collect(fired, s * n, flat_out, n_spikes)
@@ -387,11 +418,7 @@ def if_steps(modes, ev_ptr, ev_idx, ev_val, any_rows, indptr, indices, data, ful
             else:
                 start, stop = ev_ptr[k, s], ev_ptr[k, s + 1]
                 if mode == 1 and use_words:
-                    for e in range(start, stop):
-                        i = ev_idx[e]
-                        value = ev_val[e]
-                        for p in range(indptr[i], indptr[i + 1]):
-                            cur_row[indices[p]] += value * data[p]
+                    scatter_into(start, stop, ev_idx, ev_val, indptr, indices, data, cur_row)
                     for e in range(sp_ptr[k, s], sp_ptr[k, s + 1]):
                         i = sp_idx[e]
                         for w in range(n_words):
@@ -402,43 +429,13 @@ def if_steps(modes, ev_ptr, ev_idx, ev_val, any_rows, indptr, indices, data, ful
                         cur_row[j] = base[j] + cur_row[j]
                     spikes, active = fire_row(vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
                 elif mode == 1:
-                    for e in range(start, stop):
-                        i = ev_idx[e]
-                        value = ev_val[e]
-                        step = 1 if value > 0 else -1
-                        if full:
-                            for p in range(indptr[i], indptr[i + 1]):
-                                cur_row[indices[p]] += value * data[p]
-                        else:
-                            for p in range(indptr[i], indptr[i + 1]):
-                                j = indices[p]
-                                cur_row[j] += value * data[p]
-                                cnt_row[j] += step
-                    if full:
-                        base = base_cur[s]
-                        for j in range(n):
-                            cur_row[j] = base[j] + cur_row[j]
-                        if any_rows[k, s] != 0:
-                            marks_row[:] = has_input
-                        spikes, active = fire_row(vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
-                    else:
-                        spikes, active = fire_base_row(vs, base_cur[s], cur_row, base_cnt[s], cnt_row, bias, v_th,
-                                                       v_reset, subtract, fired)
+                    spikes, active = deviation_fire(start, stop, ev_idx, ev_val, indptr, indices, data, full,
+                                                    has_input, any_rows[k, s] != 0 if full else False, base_cur[s],
+                                                    base_cnt[0] if full else base_cnt[s], vs, cur_row, cnt_row,
+                                                    marks_row, bias, v_th, v_reset, subtract, fired)
                 else:
-                    for e in range(start, stop):
-                        i = ev_idx[e]
-                        value = ev_val[e]
-                        if full:
-                            for p in range(indptr[i], indptr[i + 1]):
-                                cur_row[indices[p]] += value * data[p]
-                        else:
-                            for p in range(indptr[i], indptr[i + 1]):
-                                j = indices[p]
-                                cur_row[j] += value * data[p]
-                                marks_row[j] = 1
-                    if full and stop > start:
-                        marks_row[:] = has_input
-                    spikes, active = fire_row(vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
+                    spikes, active = scatter_fire(start, stop, ev_idx, ev_val, indptr, indices, data, full, has_input,
+                                                  vs, cur_row, marks_row, bias, v_th, v_reset, subtract, fired)
             n_active[k] += active
             if spikes:
                 n_spikes[k] += spikes
