@@ -27,7 +27,9 @@ clock starts and reported apart (``import_s``, ``kernel_warm_up_s``), as Brian2'
 start-up is. Every engine is timed in steady state: the reference engine, the torch backend and
 snnTorch run the same samples twice in their process and the second run is timed (the first,
 ``first_run_s``, also pays the process's first touch of its memory and the allocator's warm-up:
-about 0.06-0.1 s for the reference engine); Brian2 and Lava are timed after an untimed run. Besides time it prints synaptic operations per second (the record's count:
+0.01-0.6 s for the reference engine); Brian2 and Lava are timed after an untimed run.
+
+Besides time it prints synaptic operations per second (the record's count:
 spikes x nonzero outgoing synapses, for every engine the reference engine's count on the same
 samples), peak memory, each engine's time relative to the fastest peer, the machine's
 ceiling: the rate of the scatter-add kernel (one synaptic event = one ``out[j] += w``) and of
