@@ -372,13 +372,16 @@ class _IF(_Threshold):
         return messages, [int(a) for a in n_active]
 
 
+def _leaky(p: dict, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dt / tau, v_leak, r)`` of a leaky layer's parameters, as (1, n) rows."""
+    return (dt_s / p["tau_s"])[None, :], p["v_leak"][None, :], p["r"][None, :]
+
+
 class _LIF(_Threshold):
     def __init__(self, layer, n_samples, mode, dt_s):
         super().__init__(layer, n_samples, mode, dt_s)
         p = layer.params
-        self.a = (dt_s / p["tau_s"])[None, :]
-        self.leak = p["v_leak"][None, :]
-        self.r = p["r"][None, :]
+        self.a, self.leak, self.r = _leaky(p, dt_s)
 
     def step(self, msg):
         cur, rec = self.current(msg)
@@ -407,9 +410,7 @@ class _LI(_Stage):
     def __init__(self, layer, n_samples, mode, dt_s):
         super().__init__(layer, n_samples, mode, dt_s)
         p = layer.params
-        self.a = (dt_s / p["tau_s"])[None, :]
-        self.leak = p["v_leak"][None, :]
-        self.r = p["r"][None, :]
+        self.a, self.leak, self.r = _leaky(p, dt_s)
         self.v = np.array(np.broadcast_to(p["v_init"][None, :], self.shape), dtype=np.float64, order="C")
         self.v_sum = np.zeros(self.shape)
 

@@ -373,6 +373,7 @@ BLOUW = ("Blouw P., Choo X., Hunsberger E., Eliasmith C. (2019), 'Benchmarking K
          "Neuromorphic Hardware', NICE '19 (arXiv 1812.01739), Table 1")
 KWS_TEXT = ("390-256-256-29 fully connected keyword spotter (paper Sec. 2), batch 1, one inference per call "
             "(TensorFlow 1.x loop)")
+KWS_BATCH64_TEXT = KWS_TEXT.replace("batch 1, one inference per call", "batch 64, 64 inferences per call")
 
 CASES: tuple[Case, ...] = (
     Case("loihi_kws_blouw2019", "neuromorphic", "loihi", lambda: kws(0.1, 10), "latency", "dynamic", "inference",
@@ -414,7 +415,7 @@ CASES: tuple[Case, ...] = (
     Case("gpu_kws_batch64_blouw2019", "gpu", _device(QUADRO_K4000), kws, "throughput", "dynamic", "inference",
          727e-6, "dynamic energy per inference 0.727 mJ at batch 64 (26.3 W dynamic, 36,150 inferences/s; the "
                  "authors' logs behind Fig. 3)", BLOUW + ", Fig. 3 and the authors' power logs (abr/power_benchmarks)",
-         KWS_TEXT.replace("batch 1, one inference per call", "batch 64, 64 inferences per call"),
+         KWS_BATCH64_TEXT,
          "datasheet figures (NVIDIA); idle power, dispatch time and load are estimates shared with the bundled GPU "
          "profile; per-call framework time an estimate; nothing from Blouw et al.; run host-driven",
          expected="miss", batch_size=64,
@@ -425,7 +426,7 @@ CASES: tuple[Case, ...] = (
          348e-6, "dynamic energy per inference 0.348 mJ at batch 64 (13.3 W package dynamic power, 38,210 "
                  "inferences/s; the authors' logs behind Fig. 3)",
          BLOUW + ", Fig. 3 and the authors' power logs (abr/power_benchmarks)",
-         KWS_TEXT.replace("batch 1, one inference per call", "batch 64, 64 inferences per call"),
+         KWS_BATCH64_TEXT,
          "datasheet figures (Intel ARK); idle power, dispatch time and load are estimates shared with the bundled "
          "CPU profile; per-call framework time: the TensorFlow team's 0.2 ms per session.run (2016); nothing from "
          "Blouw et al.; run host-driven", expected="miss", batch_size=64,
@@ -437,7 +438,7 @@ CASES: tuple[Case, ...] = (
          102e-6, "dynamic energy per inference 0.102 mJ at batch 64 (1.73 W at the wall, 16,976 inferences/s; the "
                  "authors' logs behind Fig. 3)",
          BLOUW + ", Fig. 3 and the authors' power logs (abr/power_benchmarks)",
-         KWS_TEXT.replace("batch 1, one inference per call", "batch 64, 64 inferences per call"),
+         KWS_BATCH64_TEXT,
          "datasheet figures (NVIDIA); idle power, dispatch time and load are estimates shared with the bundled "
          "Jetson profile; per-call framework time an estimate; nothing from Blouw et al.; run host-driven",
          expected="miss", batch_size=64,
