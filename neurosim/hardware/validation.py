@@ -41,7 +41,9 @@ class Case:
     (``None``: all of the chosen quantity). ``variant``: figures set for this case (the
     measured chip's published architecture, not fitted values), SI units. ``deployment``: how
     the measurement was taken, ``'bare'`` or ``'host_driven'`` (a framework call per inference, or
-    host I/O every timestep; see :func:`neurosim.hardware.estimate.estimate`).
+    host I/O every timestep; see :func:`neurosim.hardware.estimate.estimate`). ``measured_in``: how
+    figures would cite the measured document, where its first author and year do not identify it
+    (a vendor repository holding several measurements).
     """
 
     key: str
@@ -63,6 +65,7 @@ class Case:
     variant: dict[str, float] = field(default_factory=dict)
     batch_size: int = 1
     deployment: str = "bare"
+    measured_in: str = ""
 
 
 def with_figures(profile: Profile, values: dict[str, float], note: str) -> Profile:
@@ -130,6 +133,41 @@ def pd14() -> Workload:
     layer = WorkloadLayer("microcircuit", "lif", n, n, timesteps=steps, nnz=syn, synops_in=events, spikes_in=spikes,
                           spikes_out=spikes, updates=float(n * steps), active_updates=float(n * steps))
     return Workload(model="pd14", layers=[layer], timesteps=steps, dt_s=1e-4, coding="rate")
+
+
+#: Intel's PilotNet LIF network on Loihi 2, one inference (16 steps): per layer (name, neurons,
+#: synapses, synaptic events delivered, spikes in, spikes out), from lava-dl's published spike trains of
+#: this network (``python experiments/pilotnet_activity.py LAVA_DL_CHECKOUT`` derives them)
+PILOTNET_LIF_INPUT = (39_600, 561_334)  # on-chip input neurons (200 x 66 x 3, bias-driven) and their spikes
+PILOTNET_LIF_LAYERS = (
+    ("conv-0", 76_032, 2_052_864, 29_012_760, 561_334, 101_765),
+    ("conv-1", 26_460, 5_715_360, 7_759_116, 101_765, 42_805),
+    ("conv-2", 8_064, 2_612_736, 4_296_192, 42_805, 16_136),
+    ("conv-3", 5_632, 2_027_520, 4_086_848, 16_136, 9_763),
+    ("conv-4", 2_560, 1_474_560, 2_392_064, 9_763, 4_183),
+    ("fc-0", 100, 256_000, 418_300, 4_183, 108),
+    ("fc-1", 50, 5_000, 5_400, 108, 29),
+    ("fc-2", 10, 500, 290, 29, 3),
+    ("fc-3", 1, 10, 3, 3, 0),
+)
+PILOTNET_STEPS = 16
+
+
+def pilotnet_lif() -> Workload:
+    """PilotNet LIF (lava-dl) for one 16-step inference: the input layer's neurons run on the chip
+    (driven by the frame as bias: updates and spikes, no synaptic input), then five 3 x 3
+    convolutions and four dense layers, every neuron updated at every step."""
+    t = PILOTNET_STEPS
+    n0, s0 = PILOTNET_LIF_INPUT
+    layers = [WorkloadLayer("input", "lif", n0, n0, timesteps=t, nnz=0, spikes_out=float(s0),
+                            updates=float(n0 * t), active_updates=float(n0 * t))]
+    n_prev = n0
+    for name, n, syn, events, s_in, s_out in PILOTNET_LIF_LAYERS:
+        layers.append(WorkloadLayer(name, "lif", n_prev, n, timesteps=t, nnz=syn, synops_in=float(events),
+                                    spikes_in=float(s_in), spikes_out=float(s_out), updates=float(n * t),
+                                    active_updates=float(n * t)))
+        n_prev = n
+    return Workload(model="pilotnet_lif", layers=layers, timesteps=t, coding="rate")
 
 
 def single_layer(n_in: int, n_out: int) -> Callable[[], Workload]:
@@ -371,6 +409,8 @@ source = "Estimate, as in the bundled jetson_orin_nano profile (no published fig
 
 BLOUW = ("Blouw P., Choo X., Hunsberger E., Eliasmith C. (2019), 'Benchmarking Keyword Spotting Efficiency on "
          "Neuromorphic Hardware', NICE '19 (arXiv 1812.01739), Table 1")
+LAVADL_PILOTNET = ("Intel Labs (2023), lava-dl repository, tutorials/lava/lib/dl/netx/pilotnet_snn/benchmark.ipynb "
+                   "(commit b9e3691, 10 Jan 2023): recorded loihi2_profiler output on a single-chip Oheo Gulch board")
 KWS_TEXT = ("390-256-256-29 fully connected keyword spotter (paper Sec. 2), batch 1, one inference per call "
             "(TensorFlow 1.x loop)")
 KWS_BATCH64_TEXT = KWS_TEXT.replace("batch 1, one inference per call", "batch 64, 64 inferences per call")
@@ -459,6 +499,20 @@ CASES: tuple[Case, ...] = (
                 "99.99th-percentile burst margin, the model holds 22 neurons per core and needs 5 boards, where "
                 "the toolchain ran 64 neurons per neuron core with 3 synapse cores each and used 12 boards; the "
                 "frame's power is charged once"),
+    Case("loihi2_pilotnet_lif_lavadl2023", "neuromorphic", "loihi2", pilotnet_lif, "latency", "dynamic", "inference",
+         1.093544e-3, "dynamic energy per inference 1.094 mJ (0.447 W dynamic over the board's 0.232 W static, "
+                      "408.9 inferences/s, i.e. 152.8 us per step)", LAVADL_PILOTNET,
+         "Intel's PilotNet LIF network (lava-dl): 200x66x3 input neurons on the chip driven by the frame, five 3x3 "
+         "convolutions (24, 36, 48, 64, 64 channels) and dense 100-50-10-1, 16 steps per inference, one frame "
+         "repeated (no I/O), inferences one after another; 48 M synaptic events per inference (lava-dl's published "
+         "spike trains of this network, one reset period)",
+         "per-event energies: Loihi 1 figures (Davies et al. 2018 Table 2; SANA-FE, Boyle et al. 2025) scaled by an "
+         "estimated 1-4x for the Intel 4 process; static power from lava-dl's PilotNet SDNN benchmark (another "
+         "network and run, not compared here); nothing from pilotnet_snn/benchmark.ipynb",
+         measured_in="pilotnet_snn/benchmark.ipynb",
+         reason="within 2x on dynamic energy, which the model counts from the work (synaptic events dominate); "
+                "the time per inference is another matter: the model packs the network into 34 cores with Loihi 1 "
+                "timings and estimates 8.7 ms, where Intel's compiler spread it over 74 cores and measured 2.4 ms"),
     Case("pcm_ambrogio2023", "crossbar", "pcm_crossbar", single_layer(512, 512), "latency", "total", "op",
          1 / 12.4e12, "12.4 TOPS/W chip-sustained (8-bit inputs as pulse durations, 4 PCM devices per weight)",
          "Ambrogio S. et al. (2023), 'An analog-AI chip for energy-efficient speech recognition and "
