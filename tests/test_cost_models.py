@@ -336,6 +336,26 @@ def test_wafer_scale_by_hand(tmp_path):
     assert res.throughput.inferences_per_s.median == pytest.approx(1000 / 1e-6)  # 1,000 copies of 1 core, 1 us
 
 
+def test_wafer_scale_throughput_is_capped_by_the_system_io(tmp_path):
+    """The toy wafer above with 1 GB/s of system I/O and 2-byte values: each inference moves 64 inputs in
+    and 32 outputs out, 192 B, so at most 1e9 / 192 = 5.2 M inferences/s. Without the I/O figure the
+    rate is min(1e15 / (2 x 3,072 MACs), 142 copies (7 cores each) / 1.004 us stage) = 141 M/s. The
+    latency mode is unchanged."""
+    base = 'name = "toyw"\nkind = "wafer_scale"\n' + "".join([
+        fig("cores", 1000), fig("sram_bytes", 1, "MB"), fig("peak_flops", 1, "PFLOP/s"), fig("system_power_w", 20, "kW"),
+        fig("idle_power_w", 10, "kW"), fig("layer_latency_s", 1, "us"), fig("bytes_per_weight", 2),
+        fig("skips_zero_weights", "true"), fig("skips_zero_activations", "true")])
+    capped = base + fig("io_bandwidth_bytes_per_s", 1, "GB/s") + fig("bytes_per_activation", 2)
+    wl = Workload(model="m", layers=[WorkloadLayer("a", "linear", 64, 32), WorkloadLayer("b", "linear", 32, 32)])
+    free = estimate(wl, write(tmp_path, base, "free.toml"), draws=10)
+    held = estimate(wl, write(tmp_path, capped, "held.toml"), draws=10)
+    assert held.throughput.inferences_per_s.median == pytest.approx(1e9 / 192)
+    stage = 1e-6 + 2 * 2048 / 1e15
+    assert free.throughput.inferences_per_s.median == pytest.approx(min(1e15 / (2 * 3072), 142 / stage))
+    assert held.throughput.energy_static_j.median == pytest.approx(10e3 * 192 / 1e9)
+    assert held.latency.latency_s.median == free.latency.latency_s.median
+
+
 # ----------------------------------------------------------------------------- sampling
 
 DIST = 'name = "d"\nkind = "gpu"\n' + TOY_GPU.split('kind = "gpu"\n', 1)[1]

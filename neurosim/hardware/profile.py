@@ -212,6 +212,10 @@ SCHEMA: dict[str, dict[str, FigureSpec]] = {
         "idle_power_w": _n("power", "power of the whole system powered but idle"),
         "layer_latency_s": _n("time_event", "pipeline latency floor of one layer (fabric traversal, sync)"),
         "io_latency_s": _n("time_event", "host I/O latency per inference", required=False, zero_ok=True),
+        "io_bandwidth_bytes_per_s": _n("bandwidth", "the system's I/O bandwidth to and from the wafer (inputs in, "
+                                                    "outputs out)", required=False),
+        "bytes_per_activation": _i("B", "bytes per input or output value streamed through the system's I/O",
+                                   required=False),
         "bytes_per_weight": _i("B", "bytes per stored weight"),
         "skips_zero_weights": _b("hardware does no work and stores nothing for zero weights"),
         "skips_zero_activations": _b("hardware does no work for zero activations (dataflow triggering)"),

@@ -35,10 +35,15 @@ Throughput mode (pipeline full, network replicated over the wafer)
 ------------------------------------------------------------------
 .. math::
 
-   R = \min\Big(\frac{F_\mathrm{peak}\,u}{2 \sum_l W_l},\ \frac{\lfloor 1/f \rfloor}{\max_l t_l}\Big),\qquad
+   R = \min\Big(\frac{F_\mathrm{peak}\,u}{2 \sum_l W_l},\ \frac{\lfloor 1/f \rfloor}{\max_l t_l},\
+              \frac{B_\mathrm{io}}{(n_\mathrm{in} + n_\mathrm{out})\,b_a}\Big),\qquad
    E_\mathrm{stat} = \frac{P_\mathrm{idle}}{R}
 
-the whole system's idle power shared by the ``R`` inferences per second.
+the whole system's idle power shared by the ``R`` inferences per second. The third bound is the
+system's I/O (``io_bandwidth_bytes_per_s`` = ``B_io``, where the profile states it): every
+inference streams its ``n_in`` inputs onto the wafer and its ``n_out`` outputs off it, ``b_a``
+bytes each. A small network replicated over the whole wafer would otherwise complete far more
+inferences per second than the system can feed.
 """
 from __future__ import annotations
 
@@ -55,6 +60,15 @@ from neurosim.hardware.workload import Workload
 def layer_work(workload: Workload, profile: Profile) -> list[float]:
     sw, sa = profile.flag("skips_zero_weights"), profile.flag("skips_zero_activations")
     return [layer.work(sw, sa) for layer in workload.layers]
+
+
+def io_bytes_per_inference(workload: Workload, profile: Profile) -> float:
+    """Bytes one inference moves through the system's I/O (inputs in, outputs out); 0 where the profile
+    states no I/O bandwidth."""
+    if not profile.has("io_bandwidth_bytes_per_s") or not workload.layers:
+        return 0.0
+    values = workload.layers[0].n_in + workload.layers[-1].n_out
+    return float(values * profile.get("bytes_per_activation", profile.get("bytes_per_weight")))
 
 
 def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, deployment: str = "bare") -> KindCost:
@@ -81,12 +95,17 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
     slowest = np.max(np.stack([np.broadcast_to(s, (p.n,)) for s in stages]), axis=0) if stages else latency
     # a network with no nonzero MACs is limited by its pipeline stages alone
     rate = np.minimum(flops / (2.0 * total_work), copies / slowest) if total_work > 0 else copies / slowest
+    io_bytes = io_bytes_per_inference(workload, profile)
+    if io_bytes:
+        rate = np.minimum(rate, p["io_bandwidth_bytes_per_s"] / io_bytes)
     thr = ModeCost(latency_s=latency, inferences_per_s=rate, dynamic=dict(dyn),
                    static={"static_whole_system": p["idle_power_w"] / rate},
                    resources={"cores": int(min(cores * copies, profile.get("cores"))), "wafer_fraction":
                               min(frac * copies, 1.0), "copies": copies},
                    notes=[f"pipeline full, network replicated {copies} time(s) over the wafer; "
-                          "the whole system's idle power shared by the inferences completed"])
+                          "the whole system's idle power shared by the inferences completed"
+                          + ("; at most as many inferences per second as the system's I/O can feed"
+                             if io_bytes else "")])
     assumptions = [
         "the wafer runs the ANN layer-pipelined; activations are the record's spike pattern "
         "(a unit that spiked at least once = nonzero activation)",
@@ -96,6 +115,9 @@ def cost(workload: Workload, profile: Profile, p: Draws, batch_size: int = 1, de
         "latency per layer = pipeline floor + FLOPs / (peak x utilisation); utilisation 1 where the profile states none",
         "dynamic energy per FLOP = (full-load - idle system power) / peak FLOP/s",
     ]
+    if io_bytes:
+        assumptions.append(f"throughput: each inference streams {io_bytes:.0f} B of inputs and outputs through "
+                           "the system's I/O, which caps the inferences per second")
     extra = {"dense_macs": float(sum(l.dense for l in workload.layers)), "stored_weights": int(stored)}
     return KindCost(modes={"latency": lat, "throughput": thr}, work_label="MACs", work_per_inference=total_work,
                     assumptions=assumptions, extra=extra)
