@@ -17,8 +17,9 @@ whole reset period after the pipeline has filled):
     python experiments/pilotnet_activity.py LAVA_DL_CHECKOUT
 
 Layer geometry (lava-dl prints it in the benchmark; (W, H, C), kernel 3 x 3):
-input 200x66x3 (LIF neurons on the chip, driven by the image as bias); conv 99x32x24 (stride 2, 2), 49x15x36 (2, 2), 24x7x48 (2, 2), 22x4x64
-(stride 1, 2; padding 0, 1), 20x2x64 (1, 1); dense 100, 50, 10, 1.
+input 200x66x3 (LIF neurons on the chip, driven by the image as bias); conv 99x32x24 (stride 2, 2),
+49x15x36 (2, 2), 24x7x48 (2, 2), 22x4x64 (stride 1, 2; padding 0, 1), 20x2x64 (1, 1); dense 100,
+50, 10, 1.
 """
 from __future__ import annotations
 
